@@ -1,0 +1,1 @@
+//! Runnable examples of portfor-test live in `examples/`; this library is empty.

@@ -1,0 +1,389 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::range::PortSet;
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error from portfor-test.
+///
+/// The message names the action and what it acted on; the cause, when there
+/// is one, is in [`source`](std::error::Error::source). Converting to
+/// [`io::Error`] keeps a fitting [`io::ErrorKind`].
+pub struct Error {
+    // Boxed: one pointer keeps `Result<T>` small on the hot path.
+    kind: Box<ErrorKind>,
+}
+
+#[derive(Debug)]
+enum ErrorKind {
+    /// An I/O operation failed; `action` says which, e.g. "failed to probe".
+    Io {
+        action: String,
+        path: Option<PathBuf>,
+        source: io::Error,
+    },
+    /// Every candidate port lies in the ephemeral or reserved ranges.
+    NoSafePorts {
+        base: PortSet,
+        ephemeral: PortSet,
+        reserved: PortSet,
+    },
+    /// The candidate set is empty for a reason other than system ranges.
+    NoCandidates { why: String },
+    /// Each candidate tried was taken.
+    NoFreePort {
+        candidates: PortSet,
+        rejections: Vec<Rejection>,
+    },
+    /// The input could not be understood.
+    Invalid { what: String },
+}
+
+/// Why a candidate port was not handed out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    port: u16,
+    reason: Reason,
+}
+
+/// What made a port unavailable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// An exclusive bind failed with "address in use".
+    InUse {
+        /// The address the probe bound.
+        addr: SocketAddr,
+        /// The protocol of the probe.
+        protocol: Protocol,
+    },
+    /// An exclusive bind failed with "permission denied": a privileged port,
+    /// or on Windows a port in an excluded range (WSAEACCES).
+    Forbidden {
+        /// The address the probe bound.
+        addr: SocketAddr,
+        /// The protocol of the probe.
+        protocol: Protocol,
+    },
+    /// The caller excluded it.
+    Excluded,
+}
+
+/// A transport protocol a port can be probed on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        })
+    }
+}
+
+impl Rejection {
+    pub(crate) fn new(port: u16, reason: Reason) -> Rejection {
+        Rejection { port, reason }
+    }
+
+    /// The port that was rejected.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Why it was rejected.
+    pub fn reason(&self) -> &Reason {
+        &self.reason
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.reason {
+            Reason::InUse { addr, protocol } => {
+                write!(f, "{}: in use on {} ({protocol})", self.port, addr.ip())
+            }
+            Reason::Forbidden { addr, protocol } => write!(
+                f,
+                "{}: permission denied on {} ({protocol})",
+                self.port,
+                addr.ip()
+            ),
+            Reason::Excluded => write!(f, "{}: excluded", self.port),
+        }
+    }
+}
+
+impl Error {
+    pub(crate) fn io(action: impl Into<String>, source: io::Error) -> Error {
+        Error {
+            kind: Box::new(ErrorKind::Io {
+                action: action.into(),
+                path: None,
+                source,
+            }),
+        }
+    }
+
+    // Only the Linux backend names files so far.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub(crate) fn io_at(action: impl Into<String>, path: &Path, source: io::Error) -> Error {
+        Error {
+            kind: Box::new(ErrorKind::Io {
+                action: action.into(),
+                path: Some(path.to_owned()),
+                source,
+            }),
+        }
+    }
+
+    pub(crate) fn no_safe_ports(base: PortSet, ephemeral: PortSet, reserved: PortSet) -> Error {
+        Error {
+            kind: Box::new(ErrorKind::NoSafePorts {
+                base,
+                ephemeral,
+                reserved,
+            }),
+        }
+    }
+
+    pub(crate) fn no_candidates(why: impl Into<String>) -> Error {
+        Error {
+            kind: Box::new(ErrorKind::NoCandidates { why: why.into() }),
+        }
+    }
+
+    pub(crate) fn no_free_port(candidates: PortSet, rejections: Vec<Rejection>) -> Error {
+        Error {
+            kind: Box::new(ErrorKind::NoFreePort {
+                candidates,
+                rejections,
+            }),
+        }
+    }
+
+    pub(crate) fn invalid(what: impl Into<String>) -> Error {
+        Error {
+            kind: Box::new(ErrorKind::Invalid { what: what.into() }),
+        }
+    }
+
+    /// The file the failed operation was on, if any.
+    pub fn path(&self) -> Option<&Path> {
+        match &*self.kind {
+            ErrorKind::Io { path, .. } => path.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The underlying I/O error, if this error came from one.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match &*self.kind {
+            ErrorKind::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// The candidates tried and why each was rejected, when no free port was
+    /// found among them.
+    pub fn rejections(&self) -> &[Rejection] {
+        match &*self.kind {
+            ErrorKind::NoFreePort { rejections, .. } => rejections,
+            _ => &[],
+        }
+    }
+
+    /// Whether the error means no port could be selected: the candidates were
+    /// all taken, or none were left after excluding system ranges.
+    pub fn is_exhausted(&self) -> bool {
+        matches!(
+            *self.kind,
+            ErrorKind::NoFreePort { .. }
+                | ErrorKind::NoSafePorts { .. }
+                | ErrorKind::NoCandidates { .. }
+        )
+    }
+
+    /// Whether the error is [`is_exhausted`](Error::is_exhausted) because the
+    /// system's ephemeral (or reserved) port ranges cover every candidate:
+    /// port-for issue #12. The message explains the fix.
+    pub fn is_ephemeral_conflict(&self) -> bool {
+        matches!(*self.kind, ErrorKind::NoSafePorts { .. })
+    }
+}
+
+/// At most this many ranges or rejections are spelled out in a message.
+const LISTED: usize = 8;
+
+fn write_ranges(f: &mut fmt::Formatter<'_>, set: &PortSet) -> fmt::Result {
+    let ranges = set.ranges();
+    for (i, range) in ranges.iter().take(LISTED).enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{range}")?;
+    }
+    if ranges.len() > LISTED {
+        write!(f, " and {} more", ranges.len() - LISTED)?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.kind {
+            ErrorKind::Io {
+                action,
+                path: Some(path),
+                ..
+            } => write!(f, "{action} {}", path.display()),
+            ErrorKind::Io { action, .. } => f.write_str(action),
+            ErrorKind::NoSafePorts {
+                base,
+                ephemeral,
+                reserved,
+            } => {
+                write!(
+                    f,
+                    "no port is safe to hand out: the {} candidate ports lie in the \
+                     operating system's ephemeral port range (",
+                    base.len()
+                )?;
+                write_ranges(f, ephemeral)?;
+                f.write_str(")")?;
+                if !reserved.is_empty() {
+                    f.write_str(" or its reserved ports (")?;
+                    write_ranges(f, reserved)?;
+                    f.write_str(")")?;
+                }
+                f.write_str(
+                    ", which it may give to any outgoing connection at any moment; \
+                     narrow the ephemeral range (Linux: sysctl -w \
+                     net.ipv4.ip_local_port_range=\"32768 60999\"; Windows: netsh int ipv4 \
+                     set dynamicport tcp start=49152 num=16384), or set \
+                     PORTFOR_ALLOW_EPHEMERAL=1 (Builder::allow_ephemeral) to pick from \
+                     the ephemeral range anyway",
+                )
+            }
+            ErrorKind::NoCandidates { why } => write!(f, "no candidate ports: {why}"),
+            ErrorKind::NoFreePort {
+                candidates,
+                rejections,
+            } => {
+                write!(
+                    f,
+                    "no free port found: {} candidates tried out of {} in {} ranges (",
+                    rejections.len(),
+                    candidates.len(),
+                    candidates.ranges().len()
+                )?;
+                write_ranges(f, candidates)?;
+                f.write_str("); ")?;
+                for (i, rejection) in rejections.iter().take(LISTED).enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{rejection}")?;
+                }
+                if rejections.len() > LISTED {
+                    write!(f, " and {} more", rejections.len() - LISTED)?;
+                }
+                Ok(())
+            }
+            ErrorKind::Invalid { what } => f.write_str(what),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The Display form reads better in `unwrap()` panics than the raw enum.
+        match &*self.kind {
+            ErrorKind::Io { source, .. } => write!(f, "Error({self}: {source})"),
+            _ => write!(f, "Error({self})"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &*self.kind {
+            ErrorKind::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(error: Error) -> io::Error {
+        let kind = match &*error.kind {
+            ErrorKind::Io { source, .. } => source.kind(),
+            ErrorKind::NoSafePorts { .. }
+            | ErrorKind::NoCandidates { .. }
+            | ErrorKind::NoFreePort { .. } => io::ErrorKind::AddrInUse,
+            ErrorKind::Invalid { .. } => io::ErrorKind::InvalidInput,
+        };
+        io::Error::new(kind, error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::range::PortRange;
+
+    #[test]
+    fn io_errors_keep_their_kind_and_path() {
+        let source = io::Error::new(io::ErrorKind::PermissionDenied, "denied");
+        let error = Error::io_at("failed to read", Path::new("/x/y"), source);
+        assert_eq!(error.to_string(), "failed to read /x/y");
+        assert_eq!(error.path(), Some(Path::new("/x/y")));
+        assert!(std::error::Error::source(&error).is_some());
+        let io: io::Error = error.into();
+        assert_eq!(io.kind(), io::ErrorKind::PermissionDenied);
+    }
+
+    #[test]
+    fn no_safe_ports_message_names_ranges_and_fix() {
+        let base = PortSet::from_ranges([PortRange::new(2000, 3000).unwrap()]);
+        let eph = PortSet::from_ranges([PortRange::new(1024, 65535).unwrap()]);
+        let error = Error::no_safe_ports(base, eph, PortSet::new());
+        let text = error.to_string();
+        assert!(text.contains("1024-65535"), "{text}");
+        assert!(text.contains("ip_local_port_range"), "{text}");
+        assert!(text.contains("PORTFOR_ALLOW_EPHEMERAL"), "{text}");
+        assert!(error.is_exhausted() && error.is_ephemeral_conflict());
+    }
+
+    #[test]
+    fn no_free_port_lists_rejections() {
+        let addr: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let rejections = vec![Rejection::new(
+            4000,
+            Reason::InUse {
+                addr,
+                protocol: Protocol::Tcp,
+            },
+        )];
+        let candidates = PortSet::from_ports([4000]);
+        let error = Error::no_free_port(candidates, rejections);
+        assert_eq!(
+            error.to_string(),
+            "no free port found: 1 candidates tried out of 1 in 1 ranges (4000); \
+             4000: in use on 127.0.0.1 (tcp)"
+        );
+        assert_eq!(error.rejections()[0].port(), 4000);
+    }
+}

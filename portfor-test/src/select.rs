@@ -1,0 +1,344 @@
+//! Choosing a port: the candidate set, and a bounded random search over it.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::ops::{Bound, RangeBounds};
+use std::sync::LazyLock;
+
+use crate::error::{Error, Reason, Rejection, Result};
+use crate::probe::{self, Probe};
+use crate::range::{PortRange, PortSet};
+use crate::rng;
+use crate::system_ranges;
+use crate::table;
+
+/// port-for's defaults for [`Builder::good_ranges`].
+pub const GOOD_RANGE_MIN_LEN: u16 = 20;
+/// port-for's defaults for [`Builder::good_ranges`].
+pub const GOOD_RANGE_BORDER: u16 = 3;
+/// How many candidates [`Builder::select`] probes before giving up, as in
+/// port-for.
+pub const DEFAULT_ATTEMPTS: u32 = 100;
+
+/// Set to `1` (or `true`) to let selection use ephemeral ports when no other
+/// port is left: the escape hatch for port-for issue #12.
+pub const ALLOW_EPHEMERAL_ENV: &str = "PORTFOR_ALLOW_EPHEMERAL";
+
+/// The registry table as a set, built once per process.
+pub(crate) fn registry_candidates() -> &'static PortSet {
+    static SET: LazyLock<PortSet> =
+        LazyLock::new(|| PortSet::from_ranges(table::CANDIDATES.iter().copied()));
+    &SET
+}
+
+/// Options for choosing a port.
+///
+/// The defaults choose like port-for, minus its blind spots: a port from the
+/// IANA-unassigned table (refreshed, without browsers' bad ports), outside
+/// the system's ephemeral and reserved ranges, in a run of at least 27 such
+/// ports and 3 away from its ends, in random order, probed free on
+/// 127.0.0.1, 0.0.0.0, ::1 and `[::]`.
+///
+/// # Examples
+///
+/// ```
+/// use portfor_test::Builder;
+///
+/// // A port free on TCP and UDP, between 20000 and 29999.
+/// let port = Builder::new().include(20000..30000).udp(true).select()?;
+/// assert!((20000..30000).contains(&port));
+/// # Ok::<(), portfor_test::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    include: Vec<PortRange>,
+    exclude: Vec<PortRange>,
+    udp: bool,
+    addresses: Option<Vec<IpAddr>>,
+    extra_addresses: Vec<IpAddr>,
+    allow_ephemeral: Option<bool>,
+    good_ranges: (u16, u16),
+    attempts: u32,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            include: Vec::new(),
+            exclude: Vec::new(),
+            udp: false,
+            addresses: None,
+            extra_addresses: Vec::new(),
+            allow_ephemeral: None,
+            good_ranges: (GOOD_RANGE_MIN_LEN, GOOD_RANGE_BORDER),
+            attempts: DEFAULT_ATTEMPTS,
+        }
+    }
+}
+
+/// Converts any range of `u16` to a [`PortRange`], `None` when empty.
+fn to_port_range(range: impl RangeBounds<u16>) -> Option<PortRange> {
+    let start = match range.start_bound() {
+        Bound::Included(&s) => s,
+        Bound::Excluded(&s) => s.checked_add(1)?,
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(&e) => e,
+        Bound::Excluded(&e) => e.checked_sub(1)?,
+        Bound::Unbounded => u16::MAX,
+    };
+    PortRange::new(start, end)
+}
+
+impl Builder {
+    /// The default options.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Choose from these ports instead of the registry table. May be called
+    /// several times; an empty range adds nothing.
+    ///
+    /// Explicit ranges are taken as given: the good-ranges rule does not trim
+    /// them. Ephemeral and reserved ports are still left out unless
+    /// [`allow_ephemeral`](Builder::allow_ephemeral) is set.
+    pub fn include(&mut self, ports: impl RangeBounds<u16>) -> &mut Self {
+        self.include.extend(to_port_range(ports));
+        self
+    }
+
+    /// Never choose these ports. May be called several times.
+    pub fn exclude(&mut self, ports: impl RangeBounds<u16>) -> &mut Self {
+        self.exclude.extend(to_port_range(ports));
+        self
+    }
+
+    /// Never choose any of these ports.
+    pub fn exclude_ports(&mut self, ports: impl IntoIterator<Item = u16>) -> &mut Self {
+        self.exclude
+            .extend(ports.into_iter().map(PortRange::single));
+        self
+    }
+
+    /// Also require the port to be free for UDP (default: TCP only).
+    pub fn udp(&mut self, udp: bool) -> &mut Self {
+        self.udp = udp;
+        self
+    }
+
+    /// Also probe `addr`, besides the default addresses.
+    pub fn address(&mut self, addr: IpAddr) -> &mut Self {
+        self.extra_addresses.push(addr);
+        self
+    }
+
+    /// Probe exactly these addresses instead of the defaults (127.0.0.1,
+    /// 0.0.0.0, and ::1 and `[::]` where the host has IPv6).
+    pub fn addresses(&mut self, addresses: impl IntoIterator<Item = IpAddr>) -> &mut Self {
+        self.addresses = Some(addresses.into_iter().collect());
+        self
+    }
+
+    /// Whether ports in the system's ephemeral range may be chosen.
+    ///
+    /// Default: no, unless the environment variable `PORTFOR_ALLOW_EPHEMERAL`
+    /// is `1` or `true`. An ephemeral port can be taken at any moment by an
+    /// outgoing connection (or anyone's `bind(0)`); use this when the range
+    /// leaves no other ports (Linux set to `1024 65535`, OpenBSD, Windows
+    /// after a Visual Studio install) and you accept that risk. Reserved
+    /// ports stay excluded either way.
+    pub fn allow_ephemeral(&mut self, allow: bool) -> &mut Self {
+        self.allow_ephemeral = Some(allow);
+        self
+    }
+
+    /// port-for's rule for the registry table: keep only runs of at least
+    /// `min_len + 2 * border + 1` consecutive candidates, and never the
+    /// `border` ports at either end of a run. Default: 20 and 3, as port-for.
+    /// `good_ranges(0, 0)` keeps every candidate.
+    pub fn good_ranges(&mut self, min_len: u16, border: u16) -> &mut Self {
+        self.good_ranges = (min_len, border);
+        self
+    }
+
+    /// Probe at most `attempts` candidates (at least 1; default 100).
+    pub fn attempts(&mut self, attempts: u32) -> &mut Self {
+        self.attempts = attempts.max(1);
+        self
+    }
+
+    fn allows_ephemeral(&self) -> bool {
+        self.allow_ephemeral.unwrap_or_else(|| {
+            std::env::var(ALLOW_EPHEMERAL_ENV).is_ok_and(|v| v == "1" || v == "true")
+        })
+    }
+
+    /// Whether the candidate set is the per-process default one.
+    fn has_default_candidates(&self) -> bool {
+        self.include.is_empty()
+            && self.exclude.is_empty()
+            && self.allow_ephemeral.is_none()
+            && self.good_ranges == (GOOD_RANGE_MIN_LEN, GOOD_RANGE_BORDER)
+    }
+
+    /// The ports [`select`](Builder::select) chooses from, computed now.
+    ///
+    /// # Errors
+    ///
+    /// When no port is left. If the system's ephemeral or reserved ranges
+    /// removed them all, [`Error::is_ephemeral_conflict`] is true and the
+    /// message explains the cause and the fix.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let candidates = portfor_test::Builder::new().candidates()?;
+    /// assert!(candidates.len() > 1000);
+    /// # Ok::<(), portfor_test::Error>(())
+    /// ```
+    pub fn candidates(&self) -> Result<PortSet> {
+        let (system, _) = system_ranges::cached();
+        let explicit = !self.include.is_empty();
+        let base = if explicit {
+            PortSet::from_ranges(self.include.iter().copied())
+        } else {
+            registry_candidates().clone()
+        };
+        let excluded = PortSet::from_ranges(self.exclude.iter().copied());
+
+        let mut pool = base.difference(system.reserved());
+        if !self.allows_ephemeral() {
+            pool = pool.difference(system.ephemeral());
+        }
+        if !explicit {
+            pool = pool.good_ranges(self.good_ranges.0, self.good_ranges.1);
+        }
+        let pool = pool.difference(&excluded);
+        if !pool.is_empty() {
+            return Ok(pool);
+        }
+        let wanted = base.difference(&excluded);
+        if wanted.is_empty() {
+            return Err(Error::no_candidates(if explicit {
+                "the included ranges are empty or all excluded"
+            } else {
+                "every port of the registry table is excluded"
+            }));
+        }
+        let lost_to_system = wanted.intersection(system.ephemeral()).len()
+            + wanted.intersection(system.reserved()).len();
+        if lost_to_system > 0 {
+            return Err(Error::no_safe_ports(
+                wanted,
+                system.ephemeral().clone(),
+                system.reserved().clone(),
+            ));
+        }
+        Err(Error::no_candidates(format!(
+            "no run of {} or more consecutive candidates is left for the good-ranges rule",
+            u32::from(self.good_ranges.0) + 2 * u32::from(self.good_ranges.1) + 1
+        )))
+    }
+
+    /// The candidate set, from the per-process cache when the options allow.
+    fn pool(&self) -> Result<Cow<'static, PortSet>> {
+        static DEFAULT: LazyLock<Option<PortSet>> =
+            LazyLock::new(|| Builder::new().candidates().ok());
+        if self.has_default_candidates()
+            && let Some(pool) = DEFAULT.as_ref()
+        {
+            return Ok(Cow::Borrowed(pool));
+        }
+        self.candidates().map(Cow::Owned)
+    }
+
+    /// Chooses a port that is free now on every probed address.
+    ///
+    /// The port is not held: another process may take it before you bind it.
+    /// For a port that no other portfor user is handed at the same time, use
+    /// a reservation.
+    ///
+    /// # Errors
+    ///
+    /// When no candidate is left (see [`candidates`](Builder::candidates)),
+    /// when every candidate tried was taken (the error lists the ranges and
+    /// why each port was rejected), or when probing itself fails (for
+    /// example, too many open files).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let port = portfor_test::Builder::new().select()?;
+    /// let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+    /// # drop(listener);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn select(&self) -> Result<u16> {
+        let addresses;
+        let probe = match (&self.addresses, self.extra_addresses.is_empty()) {
+            // The common case: the process-wide default addresses.
+            (None, true) => Probe::new(self.udp),
+            (explicit, _) => {
+                addresses = explicit
+                    .as_deref()
+                    .unwrap_or(probe::default_addresses())
+                    .iter()
+                    .chain(&self.extra_addresses)
+                    .copied()
+                    .collect::<Vec<_>>();
+                Probe::with_addresses(&addresses, self.udp)
+            }
+        };
+        self.search(|port| Ok(probe.check(port)?.map_or(Ok(port), Err)))
+    }
+
+    /// Tries candidates in random order, at most `attempts` of them, until
+    /// `try_port` accepts one (`Ok(Ok(_))`). `Ok(Err(reason))` rejects the
+    /// port; `Err` stops the search.
+    pub(crate) fn search<T>(
+        &self,
+        try_port: impl FnMut(u16) -> Result<Result<T, Reason>>,
+    ) -> Result<T> {
+        let pool = self.pool()?;
+        search_in(&pool, self.attempts, try_port)
+    }
+}
+
+/// The search of [`Builder::search`] over an explicit pool.
+pub(crate) fn search_in<T>(
+    pool: &PortSet,
+    attempts: u32,
+    mut try_port: impl FnMut(u16) -> Result<Result<T, Reason>>,
+) -> Result<T> {
+    let size = pool.len();
+    let attempts = attempts.min(size) as usize;
+    // Small pool: every index, shuffled. Large pool (at least 4 candidates
+    // per attempt): lazy random draws, redrawn on the rare repeat, so the
+    // usual first-try success costs one draw.
+    let mut shuffled: Vec<u32> = Vec::new();
+    if size <= 4 * attempts as u32 {
+        shuffled.extend(0..size);
+        rng::shuffle(&mut shuffled);
+    }
+    let mut tried: Vec<u32> = Vec::with_capacity(attempts.min(16));
+    let mut rejections = Vec::new();
+    for attempt in 0..attempts {
+        let index = match shuffled.get(attempt) {
+            Some(&index) => index,
+            None => loop {
+                let index = rng::below(size);
+                if !tried.contains(&index) {
+                    tried.push(index);
+                    break index;
+                }
+            },
+        };
+        let port = pool.nth(index).expect("index below the pool size");
+        match try_port(port)? {
+            Ok(found) => return Ok(found),
+            Err(reason) => rejections.push(Rejection::new(port, reason)),
+        }
+    }
+    Err(Error::no_free_port(pool.clone(), rejections))
+}
