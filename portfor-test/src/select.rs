@@ -51,7 +51,8 @@ pub(crate) fn registry_candidates() -> &'static PortSet {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Builder {
-    include: Vec<PortRange>,
+    /// `None`: the registry table. `Some`: exactly these (maybe none).
+    include: Option<Vec<PortRange>>,
     exclude: Vec<PortRange>,
     udp: bool,
     addresses: Option<Vec<IpAddr>>,
@@ -64,7 +65,7 @@ pub struct Builder {
 impl Default for Builder {
     fn default() -> Self {
         Builder {
-            include: Vec::new(),
+            include: None,
             exclude: Vec::new(),
             udp: false,
             addresses: None,
@@ -98,13 +99,16 @@ impl Builder {
     }
 
     /// Choose from these ports instead of the registry table. May be called
-    /// several times; an empty range adds nothing.
+    /// several times, adding to the choice; an empty range adds nothing (but
+    /// still replaces the registry table).
     ///
     /// Explicit ranges are taken as given: the good-ranges rule does not trim
     /// them. Ephemeral and reserved ports are still left out unless
     /// [`allow_ephemeral`](Builder::allow_ephemeral) is set.
     pub fn include(&mut self, ports: impl RangeBounds<u16>) -> &mut Self {
-        self.include.extend(to_port_range(ports));
+        self.include
+            .get_or_insert_with(Vec::new)
+            .extend(to_port_range(ports));
         self
     }
 
@@ -176,7 +180,7 @@ impl Builder {
 
     /// Whether the candidate set is the per-process default one.
     fn has_default_candidates(&self) -> bool {
-        self.include.is_empty()
+        self.include.is_none()
             && self.exclude.is_empty()
             && self.allow_ephemeral.is_none()
             && self.good_ranges == (GOOD_RANGE_MIN_LEN, GOOD_RANGE_BORDER)
@@ -199,11 +203,10 @@ impl Builder {
     /// ```
     pub fn candidates(&self) -> Result<PortSet> {
         let (system, _) = system_ranges::cached();
-        let explicit = !self.include.is_empty();
-        let base = if explicit {
-            PortSet::from_ranges(self.include.iter().copied())
-        } else {
-            registry_candidates().clone()
+        let explicit = self.include.is_some();
+        let base = match &self.include {
+            Some(include) => PortSet::from_ranges(include.iter().copied()),
+            None => registry_candidates().clone(),
         };
         let excluded = PortSet::from_ranges(self.exclude.iter().copied());
 
@@ -275,22 +278,47 @@ impl Builder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn select(&self) -> Result<u16> {
-        let addresses;
-        let probe = match (&self.addresses, self.extra_addresses.is_empty()) {
+        self.with_probe(|probe| self.search(|port| Ok(probe.check(port)?.map_or(Ok(port), Err))))
+    }
+
+    /// Probes `port` the way [`select`](Builder::select) probes candidates,
+    /// whether or not it is a candidate: `None` when it is free on every
+    /// probed address and protocol, else why it is not.
+    ///
+    /// # Errors
+    ///
+    /// When a bind fails for a reason that says nothing about the port, such
+    /// as a probed address that is not local, or too many open files.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let held = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let port = held.local_addr()?.port();
+    /// let builder = portfor_test::Builder::new();
+    /// assert!(builder.check(port)?.is_none(), "TCP only by default");
+    /// assert!(portfor_test::Builder::new().udp(true).check(port)?.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check(&self, port: u16) -> Result<Option<Reason>> {
+        self.with_probe(|probe| probe.check(port))
+    }
+
+    fn with_probe<T>(&self, f: impl FnOnce(&Probe<'_>) -> T) -> T {
+        match (&self.addresses, self.extra_addresses.is_empty()) {
             // The common case: the process-wide default addresses.
-            (None, true) => Probe::new(self.udp),
+            (None, true) => f(&Probe::new(self.udp)),
             (explicit, _) => {
-                addresses = explicit
+                let addresses: Vec<IpAddr> = explicit
                     .as_deref()
                     .unwrap_or(probe::default_addresses())
                     .iter()
                     .chain(&self.extra_addresses)
                     .copied()
-                    .collect::<Vec<_>>();
-                Probe::with_addresses(&addresses, self.udp)
+                    .collect();
+                f(&Probe::with_addresses(&addresses, self.udp))
             }
-        };
-        self.search(|port| Ok(probe.check(port)?.map_or(Ok(port), Err)))
+        }
     }
 
     /// Tries candidates in random order, at most `attempts` of them, until

@@ -1,0 +1,90 @@
+//! Helpers shared by the integration tests: re-running this test binary as a
+//! child process, in a private network namespace or as another user.
+
+#![allow(dead_code, unreachable_pub, clippy::print_stderr)]
+
+use std::process::{Command, Output};
+
+/// Set in a child to the name of the test it should run for real.
+const CHILD_ENV: &str = "PORTFOR_TEST_CHILD";
+
+/// Set to `1` to skip the network-namespace tests where `unshare -rn` is not
+/// permitted (they fail otherwise, saying so).
+pub const SKIP_NETNS_ENV: &str = "PORTFOR_TEST_SKIP_NETNS";
+
+/// Whether this process is the child started for `test`.
+pub fn is_child(test: &str) -> bool {
+    std::env::var(CHILD_ENV).is_ok_and(|v| v == test)
+}
+
+/// This test binary, asked to run exactly `test` with output shown, in a
+/// child marked by [`is_child`]; `wrapper` (e.g. `unshare -rn ...`) runs it.
+pub fn child_command(test: &str, wrapper: &[&str]) -> Command {
+    let exe = std::env::current_exe().expect("no current_exe");
+    let mut command = Command::new(
+        wrapper
+            .first()
+            .copied()
+            .unwrap_or_else(|| exe.to_str().unwrap()),
+    );
+    if !wrapper.is_empty() {
+        command.args(&wrapper[1..]).arg(&exe);
+    }
+    command
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, test);
+    command
+}
+
+/// Runs `command` and panics with everything it printed unless it succeeded
+/// and ran exactly one test.
+#[track_caller]
+pub fn assert_child_passed(mut command: Command) -> Output {
+    let output = command.output().expect("failed to start the child");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let ran_one = stdout.contains("1 passed");
+    if !output.status.success() || !ran_one {
+        panic!(
+            "child failed: {command:?}\nstatus: {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            output.status
+        );
+    }
+    output
+}
+
+/// Whether `unshare -rn` works here. When it does not and
+/// `PORTFOR_TEST_SKIP_NETNS=1` is set, returns false so the caller can skip;
+/// when it does not and the variable is unset, panics with the reason.
+pub fn netns_available() -> bool {
+    let probe = Command::new("unshare").args(["-rn", "true"]).output();
+    let failure = match probe {
+        Ok(output) if output.status.success() => return true,
+        Ok(output) => String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        Err(e) => format!("cannot run unshare: {e}"),
+    };
+    if std::env::var(SKIP_NETNS_ENV).is_ok_and(|v| v == "1") {
+        eprintln!("skipped: unshare -rn is not permitted here ({failure})");
+        return false;
+    }
+    panic!(
+        "this test needs a private network namespace, and `unshare -rn true` failed: \
+         {failure}; set {SKIP_NETNS_ENV}=1 to skip it"
+    );
+}
+
+/// Runs `test` again in a private network namespace (own loopback, own
+/// `ip_local_port_range`) after the shell commands `setup`, and asserts that
+/// it passed. Returns false when skipped (see [`netns_available`]).
+#[track_caller]
+pub fn run_in_netns(test: &str, setup: &str) -> bool {
+    if !netns_available() {
+        return false;
+    }
+    let script = format!("set -e; ip link set lo up; {setup}; exec \"$0\" \"$@\"");
+    assert_child_passed(child_command(
+        test,
+        &["unshare", "-rn", "sh", "-c", &script],
+    ));
+    true
+}

@@ -1,0 +1,139 @@
+//! Selection against the kernel's own port ranges, in private network
+//! namespaces (`unshare -rn`) where this test may change them without
+//! touching the host's.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use common::{is_child, run_in_netns};
+use portfor_test::{Builder, PortRange, PortSet, ipv6_available, system_port_ranges};
+
+const PICKS: usize = 300;
+
+#[test]
+fn selected_ports_avoid_a_custom_ephemeral_range() {
+    const TEST: &str = "selected_ports_avoid_a_custom_ephemeral_range";
+    if !is_child(TEST) {
+        run_in_netns(
+            TEST,
+            "echo '20000 40000' > /proc/sys/net/ipv4/ip_local_port_range",
+        );
+        return;
+    }
+    let ranges = system_port_ranges().unwrap();
+    let ephemeral = PortRange::new(20000, 40000).unwrap();
+    assert_eq!(ranges.ephemeral().ranges(), &[ephemeral]);
+    let candidates = Builder::new().candidates().unwrap();
+    assert!(
+        candidates
+            .intersection(&PortSet::from_ranges([ephemeral]))
+            .is_empty()
+    );
+    // Ports between 40001 and 49150 are candidates now, which the default
+    // range 32768-60999 would have removed.
+    assert!(candidates.last().unwrap() > 40000);
+    for _ in 0..PICKS {
+        let port = Builder::new().select().unwrap();
+        assert!(
+            !ephemeral.contains(port),
+            "{port} is in the ephemeral range"
+        );
+    }
+}
+
+#[test]
+fn a_range_that_leaves_no_safe_port_gives_a_clear_error() {
+    const TEST: &str = "a_range_that_leaves_no_safe_port_gives_a_clear_error";
+    if !is_child(TEST) {
+        run_in_netns(
+            TEST,
+            "echo '1024 65535' > /proc/sys/net/ipv4/ip_local_port_range",
+        );
+        return;
+    }
+    // port-for issue #12: with this range port-for says "Can't select a port".
+    let error = Builder::new().select().unwrap_err();
+    assert!(error.is_ephemeral_conflict(), "{error}");
+    let message = error.to_string();
+    for expected in [
+        "ephemeral port range (1024-65535)",
+        "ip_local_port_range",
+        "PORTFOR_ALLOW_EPHEMERAL=1",
+    ] {
+        assert!(
+            message.contains(expected),
+            "{expected:?} missing from: {message}"
+        );
+    }
+    // The documented way to proceed anyway, in code.
+    let port = Builder::new().allow_ephemeral(true).select().unwrap();
+    assert!(port > 1024);
+}
+
+#[test]
+fn the_environment_variable_allows_ephemeral_ports() {
+    const TEST: &str = "the_environment_variable_allows_ephemeral_ports";
+    if !is_child(TEST) {
+        run_in_netns(
+            TEST,
+            "echo '1024 65535' > /proc/sys/net/ipv4/ip_local_port_range; \
+             export PORTFOR_ALLOW_EPHEMERAL=1",
+        );
+        return;
+    }
+    let port = Builder::new().select().unwrap();
+    assert!(port > 1024);
+    // An explicit choice in code wins over the environment.
+    assert!(
+        Builder::new()
+            .allow_ephemeral(false)
+            .select()
+            .unwrap_err()
+            .is_ephemeral_conflict()
+    );
+}
+
+#[test]
+fn reserved_ports_are_never_selected() {
+    const TEST: &str = "reserved_ports_are_never_selected";
+    // Reserve most of the candidate space below the ephemeral range, so a
+    // selection that ignored the reservation would land there almost always.
+    if !is_child(TEST) {
+        run_in_netns(
+            TEST,
+            "echo '1025-25000,26000-32767' > /proc/sys/net/ipv4/ip_local_reserved_ports",
+        );
+        return;
+    }
+    let reserved = PortSet::from_ranges([
+        PortRange::new(1025, 25000).unwrap(),
+        PortRange::new(26000, 32767).unwrap(),
+    ]);
+    assert_eq!(system_port_ranges().unwrap().reserved(), &reserved);
+    for _ in 0..PICKS {
+        let port = Builder::new().select().unwrap();
+        assert!(!reserved.contains(port), "{port} is reserved");
+        assert!((25001..26000).contains(&port), "{port}");
+    }
+}
+
+#[test]
+fn selection_works_on_a_host_without_ipv6() {
+    const TEST: &str = "selection_works_on_a_host_without_ipv6";
+    if !is_child(TEST) {
+        run_in_netns(
+            TEST,
+            "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; \
+             echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6",
+        );
+        return;
+    }
+    assert!(!ipv6_available());
+    let port = Builder::new().select().unwrap();
+    // IPv4 listeners are still seen.
+    let listener = std::net::TcpListener::bind(("0.0.0.0", port)).unwrap();
+    assert!(Builder::new().check(port).unwrap().is_some());
+    drop(listener);
+    assert!(Builder::new().udp(true).check(port).unwrap().is_none());
+}
