@@ -2,7 +2,7 @@
 //!
 //! The functions of Python's `port_for` module under the same names, typed,
 //! for code and people moving from it. New code should prefer
-//! [`Builder`](crate::Builder).
+//! [`Builder`].
 //!
 //! # Differences from port-for 1.1.1
 //!
@@ -27,7 +27,7 @@
 //!   error instead of a `TypeError`/`IndexError`, and a single explicit port
 //!   that is also in `exclude_ports` is an error (port-for ignores
 //!   `exclude_ports` then).
-//! - **Errors** are [`Error`](crate::Error)s, never panics; "Can't select a
+//! - **Errors** are [`Error`]s, never panics; "Can't select a
 //!   port" becomes an error naming the ports tried and why each was taken.
 
 use std::collections::{BTreeSet, HashSet};
