@@ -71,8 +71,9 @@ pub enum Reason {
         /// The protocol of the probe.
         protocol: Protocol,
     },
-    /// The caller excluded it.
-    Excluded,
+    /// Another portfor user sharing the claim directory holds it, or this
+    /// process does.
+    Claimed,
 }
 
 /// A transport protocol a port can be probed on.
@@ -121,7 +122,7 @@ impl fmt::Display for Rejection {
                 self.port,
                 addr.ip()
             ),
-            Reason::Excluded => write!(f, "{}: excluded", self.port),
+            Reason::Claimed => write!(f, "{}: claimed by a portfor user", self.port),
         }
     }
 }
@@ -137,8 +138,6 @@ impl Error {
         }
     }
 
-    // Only the Linux backend names files so far.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) fn io_at(action: impl Into<String>, path: &Path, source: io::Error) -> Error {
         Error {
             kind: Box::new(ErrorKind::Io {

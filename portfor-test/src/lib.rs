@@ -44,9 +44,12 @@
 //! - `PORTFOR_ALLOW_EPHEMERAL=1`: choose from the ephemeral range when
 //!   nothing else is left (see [`Builder::allow_ephemeral`]).
 
+mod claims;
 mod error;
+mod paths;
 mod probe;
 mod range;
+mod reservation;
 mod rng;
 mod select;
 mod system_ranges;
@@ -55,8 +58,10 @@ mod table;
 pub mod compat;
 
 pub use error::{Error, Protocol, Reason, Rejection, Result};
+pub use paths::{CLAIM_DIR_ENV, claim_dir};
 pub use probe::ipv6_available;
 pub use range::{ParseRangeError, PortRange, PortSet};
+pub use reservation::{Reservation, free_port, try_free_port};
 pub use select::{
     ALLOW_EPHEMERAL_ENV, Builder, DEFAULT_ATTEMPTS, GOOD_RANGE_BORDER, GOOD_RANGE_MIN_LEN,
 };

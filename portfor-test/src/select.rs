@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::ops::{Bound, RangeBounds};
+use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use crate::error::{Error, Reason, Rejection, Result};
@@ -60,6 +61,8 @@ pub struct Builder {
     allow_ephemeral: Option<bool>,
     good_ranges: (u16, u16),
     attempts: u32,
+    hold: bool,
+    claim_dir: Option<PathBuf>,
 }
 
 impl Default for Builder {
@@ -73,6 +76,8 @@ impl Default for Builder {
             allow_ephemeral: None,
             good_ranges: (GOOD_RANGE_MIN_LEN, GOOD_RANGE_BORDER),
             attempts: DEFAULT_ATTEMPTS,
+            hold: false,
+            claim_dir: None,
         }
     }
 }
@@ -172,6 +177,45 @@ impl Builder {
         self
     }
 
+    /// Reservations also hold the port in the kernel until the guard drops
+    /// or its hold is released (Linux; elsewhere this does nothing and
+    /// [`Reservation::is_held`](crate::Reservation::is_held) says so).
+    ///
+    /// Without a hold, a claim keeps the port from other portfor users only;
+    /// a program that ignores portfor could bind it first. With the hold,
+    /// servers that do not set `SO_REUSEADDR` cannot bind it, exclusive
+    /// probes (port-for, portpicker) see it taken, and `bind(0)` and outgoing
+    /// connections never land on it; servers that set `SO_REUSEADDR` (Rust's
+    /// std and tokio listeners, Go, Node.js, nginx, Python's `socketserver`
+    /// with `allow_reuse_address`) bind it on 127.0.0.1, 0.0.0.0, ::1 or
+    /// `[::]` while it is held. For other servers, call
+    /// [`Reservation::release_hold`](crate::Reservation::release_hold) just
+    /// before they start.
+    pub fn hold(&mut self, hold: bool) -> &mut Self {
+        self.hold = hold;
+        self
+    }
+
+    /// Claim ports in `dir` instead of the default claim directory (see
+    /// [`claim_dir`](crate::claim_dir)). Processes using different
+    /// directories do not see each other's claims.
+    pub fn claim_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.claim_dir = Some(dir.into());
+        self
+    }
+
+    pub(crate) fn claim_dir_path(&self) -> Option<&std::path::Path> {
+        self.claim_dir.as_deref()
+    }
+
+    pub(crate) fn wants_hold(&self) -> bool {
+        self.hold
+    }
+
+    pub(crate) fn attempts_limit(&self) -> u32 {
+        self.attempts
+    }
+
     fn allows_ephemeral(&self) -> bool {
         self.allow_ephemeral.unwrap_or_else(|| {
             std::env::var(ALLOW_EPHEMERAL_ENV).is_ok_and(|v| v == "1" || v == "true")
@@ -258,9 +302,9 @@ impl Builder {
 
     /// Chooses a port that is free now on every probed address.
     ///
-    /// The port is not held: another process may take it before you bind it.
-    /// For a port that no other portfor user is handed at the same time, use
-    /// a reservation.
+    /// The port is not claimed: another process may be handed it too. For a
+    /// port no other portfor user is handed at the same time, use
+    /// [`reserve`](Builder::reserve) or [`free_port`](crate::free_port).
     ///
     /// # Errors
     ///
@@ -304,7 +348,7 @@ impl Builder {
         self.with_probe(|probe| probe.check(port))
     }
 
-    fn with_probe<T>(&self, f: impl FnOnce(&Probe<'_>) -> T) -> T {
+    pub(crate) fn with_probe<T>(&self, f: impl FnOnce(&Probe<'_>) -> T) -> T {
         match (&self.addresses, self.extra_addresses.is_empty()) {
             // The common case: the process-wide default addresses.
             (None, true) => f(&Probe::new(self.udp)),

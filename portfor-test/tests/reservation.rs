@@ -1,0 +1,333 @@
+//! Claims and reservation guards, across threads and real processes.
+//!
+//! Every test claims in a temporary claim directory (children get it through
+//! `PORTFOR_CLAIM_DIR`, this process through `Builder::claim_dir`), so none
+//! touches the real per-user one.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::{child_command, is_child};
+use portfor_test::{Builder, CLAIM_DIR_ENV, Reason, free_port};
+
+fn builder_in(dir: &Path) -> Builder {
+    let mut builder = Builder::new();
+    builder.claim_dir(dir);
+    builder
+}
+
+/// A child running `test` with claims in `dir`, stdin and stdout piped.
+fn spawn_child(test: &str, dir: &Path, envs: &[(&str, String)]) -> Child {
+    let mut command = child_command(test, &[]);
+    command
+        .env(CLAIM_DIR_ENV, dir)
+        .envs(envs.iter().map(|(k, v)| (*k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command.spawn().expect("failed to start child")
+}
+
+/// Reads `PORT n` lines up to `DONE`; panics with the child's stderr if the
+/// child ends first.
+fn read_ports(child: &mut Child) -> Vec<u16> {
+    let stdout = child.stdout.as_mut().unwrap();
+    let mut ports = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if line == "DONE" {
+            return ports;
+        }
+        // The first line may follow libtest's "test name ... " on one line.
+        if let Some((_, port)) = line.split_once("PORT ") {
+            ports.push(port.parse().unwrap());
+        }
+    }
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    panic!("child ended ({status}) before DONE:\n{stderr}");
+}
+
+/// In a child: report `ports`, then hold everything until the parent closes
+/// stdin (so that all children hold their claims at the same time).
+fn report_and_wait(ports: &[u16]) {
+    let mut out = std::io::stdout().lock();
+    for port in ports {
+        writeln!(out, "PORT {port}").unwrap();
+    }
+    writeln!(out, "DONE").unwrap();
+    out.flush().unwrap();
+    drop(out);
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut rest);
+}
+
+fn millis_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// In a child: wait for the common start instant, so the children really
+/// claim at the same moment.
+fn wait_for_start() {
+    let start: u64 = std::env::var("PORTFOR_TEST_START_AT")
+        .unwrap()
+        .parse()
+        .unwrap();
+    while millis_now() < start {
+        std::hint::spin_loop();
+    }
+}
+
+const PROCESSES: usize = 16;
+const PER_PROCESS: usize = 50;
+
+/// Starts 16 children of `test` at once, collects their ports while they all
+/// still hold them, and returns how many ports two processes were handed.
+fn collision_run(test: &str) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let start = (millis_now() + 500).to_string();
+    let mut children: Vec<Child> = (0..PROCESSES)
+        .map(|_| {
+            spawn_child(
+                test,
+                dir.path(),
+                &[("PORTFOR_TEST_START_AT", start.clone())],
+            )
+        })
+        .collect();
+    let mut owners: BTreeMap<u16, usize> = BTreeMap::new();
+    for child in &mut children {
+        let ports = read_ports(child);
+        assert_eq!(ports.len(), PER_PROCESS);
+        for port in ports {
+            *owners.entry(port).or_default() += 1;
+        }
+    }
+    for mut child in children {
+        drop(child.stdin.take());
+        assert!(child.wait().unwrap().success());
+    }
+    owners.values().filter(|&&n| n > 1).count()
+}
+
+#[test]
+fn sixteen_processes_claiming_at_once_share_no_port() {
+    const TEST: &str = "sixteen_processes_claiming_at_once_share_no_port";
+    if is_child(TEST) {
+        wait_for_start();
+        let ports: Vec<u16> = (0..PER_PROCESS).map(|_| free_port()).collect();
+        report_and_wait(&ports);
+        return;
+    }
+    for run in 0..3 {
+        assert_eq!(collision_run(TEST), 0, "run {run}");
+    }
+}
+
+#[test]
+fn sixteen_processes_binding_right_after_the_claim_share_no_port() {
+    const TEST: &str = "sixteen_processes_binding_right_after_the_claim_share_no_port";
+    if is_child(TEST) {
+        wait_for_start();
+        let mut listeners = Vec::new();
+        let mut ports = Vec::new();
+        for _ in 0..PER_PROCESS {
+            let port = free_port();
+            listeners.push(TcpListener::bind(("127.0.0.1", port)).unwrap());
+            ports.push(port);
+        }
+        report_and_wait(&ports);
+        return;
+    }
+    for run in 0..3 {
+        assert_eq!(collision_run(TEST), 0, "run {run}");
+    }
+}
+
+#[test]
+fn claims_of_a_killed_process_are_free_at_once() {
+    const TEST: &str = "claims_of_a_killed_process_are_free_at_once";
+    if is_child(TEST) {
+        let ports: Vec<u16> = (0..PER_PROCESS).map(|_| free_port()).collect();
+        report_and_wait(&ports);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spawn_child(TEST, dir.path(), &[]);
+    let ports = read_ports(&mut child);
+    let builder = builder_in(dir.path());
+    for &port in &ports {
+        assert!(builder.is_claimed(port).unwrap(), "{port} not claimed");
+        // Another process is refused the port while the child lives.
+        let mut only = builder_in(dir.path());
+        only.include(port..=port).allow_ephemeral(true);
+        let error = only.reserve().unwrap_err();
+        assert_eq!(error.rejections()[0].reason(), &Reason::Claimed);
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    // No lease, no timeout: free the moment the process is gone.
+    for &port in &ports {
+        assert!(!builder.is_claimed(port).unwrap(), "{port} still claimed");
+        let mut only = builder_in(dir.path());
+        only.include(port..=port).allow_ephemeral(true);
+        assert_eq!(only.reserve().unwrap().port(), port);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn five_thousand_claims_fit_under_ulimit_1024() {
+    const TEST: &str = "five_thousand_claims_fit_under_ulimit_1024";
+    if is_child(TEST) {
+        let ports: BTreeSet<u16> = (0..5000).map(|_| free_port()).collect();
+        assert_eq!(ports.len(), 5000);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = "ulimit -n 1024 && exec \"$0\" \"$@\"";
+    let mut command = child_command(TEST, &["sh", "-c", script]);
+    command.env(CLAIM_DIR_ENV, dir.path());
+    common::assert_child_passed(command);
+}
+
+#[test]
+fn threads_never_share_a_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    let builder = builder_in(dir.path());
+                    (0..100)
+                        .map(|_| builder.reserve().unwrap().keep())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let distinct: BTreeSet<u16> = ports.iter().copied().collect();
+    assert_eq!(distinct.len(), ports.len());
+}
+
+#[test]
+fn dropping_the_guard_ends_the_claim_and_keep_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let builder = builder_in(dir.path());
+    let reservation = builder.reserve().unwrap();
+    let port = reservation.port();
+    assert!(builder.is_claimed(port).unwrap());
+    drop(reservation);
+    assert!(!builder.is_claimed(port).unwrap());
+
+    let kept = builder.reserve().unwrap().keep();
+    assert!(builder.is_claimed(kept).unwrap());
+
+    let closed = builder.reserve().unwrap();
+    let port = closed.port();
+    closed.close().unwrap();
+    assert!(!builder.is_claimed(port).unwrap());
+}
+
+#[test]
+fn a_reserved_port_is_handed_to_a_listener_without_a_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let reservation = builder_in(dir.path()).reserve().unwrap();
+    let listener = reservation.tcp_listener().unwrap();
+    assert_eq!(listener.local_addr().unwrap(), reservation.addr());
+    let udp = builder_in(dir.path()).udp(true).reserve().unwrap();
+    assert_eq!(udp.udp_socket().unwrap().local_addr().unwrap(), udp.addr());
+    assert_eq!(
+        format!("{reservation:?}"),
+        format!(
+            "Reservation {{ port: {}, held: false }}",
+            reservation.port()
+        )
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_kernel_hold_keeps_other_programs_off_until_released() {
+    use socket2::{Domain, Socket, Type};
+
+    let exclusive_bind = |port: u16| {
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut reservation = builder_in(dir.path()).hold(true).reserve().unwrap();
+    let port = reservation.port();
+    assert!(reservation.is_held());
+    // A program that ignores portfor (no SO_REUSEADDR) cannot take it...
+    assert_eq!(
+        exclusive_bind(port).unwrap_err().kind(),
+        std::io::ErrorKind::AddrInUse
+    );
+    // ...nor does an exclusive probe see it free...
+    assert!(Builder::new().check(port).unwrap().is_some());
+    // ...while a server that sets SO_REUSEADDR (Rust std does) binds it.
+    let listener = reservation.tcp_listener().unwrap();
+    drop(listener);
+    reservation.release_hold();
+    assert!(!reservation.is_held());
+    exclusive_bind(port).unwrap();
+}
+
+#[test]
+fn several_ports_and_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let builder = builder_in(dir.path());
+    let many = builder.reserve_many(20).unwrap();
+    let distinct: BTreeSet<u16> = many.iter().map(|r| r.port()).collect();
+    assert_eq!(distinct.len(), 20);
+
+    let block = builder.reserve_block(8).unwrap();
+    let ports: Vec<u16> = block.iter().map(|r| r.port()).collect();
+    let expected: Vec<u16> = (ports[0]..ports[0] + 8).collect();
+    assert_eq!(ports, expected);
+    for &port in &ports {
+        assert!(builder.is_claimed(port).unwrap());
+        assert!(!distinct.contains(&port));
+    }
+    assert!(builder.reserve_block(0).unwrap().is_empty());
+
+    // A block wider than any run of candidates is an error, not a panic.
+    let mut narrow = builder_in(dir.path());
+    narrow.include(30000..30004).allow_ephemeral(true);
+    assert!(narrow.reserve_block(10).unwrap_err().is_exhausted());
+}
+
+#[test]
+fn a_block_skips_runs_with_a_claimed_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut builder = builder_in(dir.path());
+    builder.include(30000..=30005).allow_ephemeral(true);
+    let _middle = {
+        let mut one = builder_in(dir.path());
+        one.include(30002..=30002).allow_ephemeral(true);
+        one.reserve().unwrap()
+    };
+    // 30000-30005 with 30002 claimed: the only block of 3 is 30003-30005.
+    let block = builder.reserve_block(3).unwrap();
+    assert_eq!(block[0].port(), 30003);
+    // Released on failure: no block of 3 is left, and nothing stays claimed.
+    assert!(builder.reserve_block(3).is_err());
+    for port in [30000, 30001] {
+        assert!(!builder.is_claimed(port).unwrap(), "{port} left claimed");
+    }
+}
