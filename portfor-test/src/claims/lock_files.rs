@@ -50,7 +50,7 @@ impl Locks {
         }
     }
 
-    pub(super) fn is_locked_elsewhere(&self, port: u16) -> io::Result<bool> {
+    pub(super) fn is_locked_elsewhere(&mut self, port: u16) -> io::Result<bool> {
         let path = self.dir.join(format!("port-{port}.lock"));
         let file = match OpenOptions::new().read(true).write(true).open(path) {
             Ok(file) => file,

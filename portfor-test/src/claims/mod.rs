@@ -8,11 +8,13 @@
 //!
 //! Two backends with the same interface:
 //!
-//! - `range_locks` (Linux, Android, macOS and the BSDs): one file, `claims`,
-//!   and one lock on one byte of it per port (byte *N* for port *N*): POSIX
-//!   record locks, open-file-description locks on Linux. However many ports
-//!   a process claims, it holds one file descriptor, so 5,000 claims fit
-//!   under `ulimit -n 1024`.
+//! - `range_locks` (Linux, Android, macOS and the BSDs): a lock on one byte
+//!   per port (byte *N* for port *N*) of a shard file, one file per 512
+//!   ports: POSIX record locks, open-file-description locks on Linux.
+//!   However many ports a process claims, it holds at most 128 file
+//!   descriptors (96 for the candidate ports, which end at 49150), so 5,000
+//!   claims fit under `ulimit -n 1024`; and each file's lock list stays
+//!   short, so a claim costs about the same with 5,000 held.
 //! - `lock_files` (Windows and other platforms): one lock file per port,
 //!   `port-N.lock`, locked with `File::try_lock`. One handle per claim;
 //!   Windows allows millions.

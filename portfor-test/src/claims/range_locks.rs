@@ -1,25 +1,37 @@
-//! Claims as byte-range locks on one file: byte N locked = port N claimed.
+//! Claims as byte-range locks: byte N of a shard file locked = port N claimed.
+//!
+//! The kernel keeps the locks of a file in one list and walks it on every
+//! lock call, so one file for every claim would make a claim cost grow with
+//! the number held (measured: 7.7 µs with 1 held, 45 µs with 5,000). Ports
+//! are therefore spread over 128 shard files, `claims-0` to `claims-127`, one
+//! per 512 ports, each opened on first use: at most 128 file descriptors
+//! however many ports are claimed, and short lists.
 //!
 //! On Linux these are open-file-description locks (`F_OFD_SETLK`): they
-//! belong to the one open `claims` file, so no other `open`/`close` of that
-//! file in the process can drop them, as closing any descriptor drops classic
-//! POSIX locks. Elsewhere they are classic POSIX record locks (`F_SETLK`),
-//! and this module is the only code that opens the file.
+//! belong to this module's open shard file, so no other `open`/`close` of
+//! that file in the process can drop them, as closing any descriptor drops
+//! classic POSIX locks. Elsewhere they are classic POSIX record locks
+//! (`F_SETLK`), and this module is the only code that opens the files.
 //!
 //! Either way the kernel releases them when the process exits, and they are
 //! not inherited by children.
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, fcntl};
 use nix::libc;
 
-/// The open `claims` file of one claim directory.
+/// Ports per shard file.
+const SHARD_PORTS: usize = 512;
+
+/// The shard files of one claim directory, opened on first use.
 pub(super) struct Locks {
-    file: File,
+    dir: PathBuf,
+    private: bool,
+    shards: Vec<Option<File>>,
 }
 
 // `c_int` on Linux, `c_short` on the BSDs; `l_type` is `c_short` everywhere.
@@ -61,21 +73,33 @@ fn get_lock(file: &File, lock: &mut libc::flock) -> nix::Result<libc::c_int> {
 
 impl Locks {
     pub(super) fn open(dir: &Path, private: bool) -> io::Result<Locks> {
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            // A shared directory (PORTFOR_CLAIM_DIR) needs a file others may
-            // open for writing too; the umask still applies.
-            options.mode(if private { 0o600 } else { 0o666 });
+        Ok(Locks {
+            dir: dir.to_owned(),
+            private,
+            shards: (0..65536 / SHARD_PORTS).map(|_| None).collect(),
+        })
+    }
+
+    fn shard(&mut self, port: u16) -> io::Result<&File> {
+        let index = usize::from(port) / SHARD_PORTS;
+        if self.shards[index].is_none() {
+            let mut options = OpenOptions::new();
+            options.read(true).write(true).create(true).truncate(false);
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                // A shared directory (PORTFOR_CLAIM_DIR) needs files others
+                // may open for writing too; the umask still applies.
+                options.mode(if self.private { 0o600 } else { 0o666 });
+            }
+            let file = options.open(self.dir.join(format!("claims-{index}")))?;
+            self.shards[index] = Some(file);
         }
-        let file = options.open(dir.join("claims"))?;
-        Ok(Locks { file })
+        Ok(self.shards[index].as_ref().expect("opened above"))
     }
 
     /// Locks byte `port`; `Ok(false)` if another process holds it.
-    pub(super) fn try_lock(&self, port: u16) -> io::Result<bool> {
-        match set_lock(&self.file, &flock(WRITE_LOCK, port)) {
+    pub(super) fn try_lock(&mut self, port: u16) -> io::Result<bool> {
+        match set_lock(self.shard(port)?, &flock(WRITE_LOCK, port)) {
             Ok(_) => Ok(true),
             // POSIX allows either for "held by someone else".
             Err(Errno::EAGAIN | Errno::EACCES) => Ok(false),
@@ -83,16 +107,16 @@ impl Locks {
         }
     }
 
-    pub(super) fn unlock(&self, port: u16) -> io::Result<()> {
-        set_lock(&self.file, &flock(UNLOCK, port))
+    pub(super) fn unlock(&mut self, port: u16) -> io::Result<()> {
+        set_lock(self.shard(port)?, &flock(UNLOCK, port))
             .map(drop)
             .map_err(Into::into)
     }
 
     /// Whether another process holds byte `port`.
-    pub(super) fn is_locked_elsewhere(&self, port: u16) -> io::Result<bool> {
+    pub(super) fn is_locked_elsewhere(&mut self, port: u16) -> io::Result<bool> {
         let mut lock = flock(WRITE_LOCK, port);
-        get_lock(&self.file, &mut lock)?;
+        get_lock(self.shard(port)?, &mut lock)?;
         Ok(lock.l_type != UNLOCK)
     }
 }
