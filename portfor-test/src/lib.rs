@@ -97,23 +97,29 @@
 
 mod claims;
 mod error;
+mod named;
 mod paths;
 mod probe;
 mod range;
 mod reservation;
 mod rng;
 mod select;
+mod store;
 mod system_ranges;
 mod table;
 
 pub mod compat;
 
 pub use error::{Error, Protocol, Reason, Rejection, Result};
-pub use paths::{CLAIM_DIR_ENV, claim_dir};
+pub use named::{NamedPorts, checkout_tag};
+pub use paths::{
+    CLAIM_DIR_ENV, SYSTEM_STORE_ENV, USER_STORE_ENV, claim_dir, system_store, user_store,
+};
 pub use probe::ipv6_available;
 pub use range::{ParseRangeError, PortRange, PortSet};
 pub use reservation::{Reservation, free_port, try_free_port};
 pub use select::{
     ALLOW_EPHEMERAL_ENV, Builder, DEFAULT_ATTEMPTS, GOOD_RANGE_BORDER, GOOD_RANGE_MIN_LEN,
 };
+pub use store::{LOCK_TIMEOUT, Store, parse_port_arg, validate_name};
 pub use system_ranges::{DEFAULT_EPHEMERAL_RANGE, SystemPortRanges, system_port_ranges};

@@ -1,0 +1,366 @@
+//! port-for's store format: Python `configparser` INI, bindings in
+//! `[DEFAULT]` as `name = port`.
+//!
+//! The reader follows configparser's rules (full-line `#`/`;` comments, `=`
+//! or `:` delimiters, names lower-cased, indented lines continuing the
+//! previous value), and rejects what configparser rejects or would misread
+//! (a missing section header, duplicate sections or names, a value that is
+//! not a port), naming the line. The writer edits lines in place: binding
+//! adds one `name = port` line to `[DEFAULT]`, unbinding removes one, and
+//! every other line (comments, other sections) stays byte for byte.
+
+use std::fmt;
+
+/// What is wrong with a store file, and on which line (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyntaxError {
+    pub(crate) line: usize,
+    pub(crate) message: String,
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// A binding of `[DEFAULT]`: its lower-cased name, port, and line index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) name: String,
+    pub(crate) port: u16,
+    line: usize,
+}
+
+/// A parsed store file that can be edited and written back.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Document {
+    /// The file's lines, each with its line ending.
+    lines: Vec<String>,
+    /// The bindings of `[DEFAULT]`, in file order.
+    entries: Vec<Entry>,
+    /// Index of the `[DEFAULT]` header line, if there is one.
+    default_header: Option<usize>,
+}
+
+const DEFAULT: &str = "DEFAULT";
+
+/// Parses a port as the store holds it: decimal digits, 1 to 65535.
+pub(crate) fn parse_port(text: &str) -> Option<u16> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok().filter(|&port| port != 0)
+}
+
+/// A section header per configparser: `[` then at least one character up
+/// to the last `]` of the line.
+fn section_name(stripped: &str) -> Option<&str> {
+    let rest = stripped.strip_prefix('[')?;
+    let end = rest.rfind(']')?;
+    (end > 0).then(|| &rest[..end])
+}
+
+impl Document {
+    /// Parses `text`. Every rule configparser enforces is enforced, and
+    /// every `[DEFAULT]` value must be a port.
+    pub(crate) fn parse(text: &str) -> Result<Document, SyntaxError> {
+        let lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut sections: Vec<String> = Vec::new();
+        let mut section: Option<String> = None;
+        let mut default_header = None;
+        // The indent of the current option line, while a value may continue.
+        let mut option_indent: Option<usize> = None;
+        let mut other_names: Vec<String> = Vec::new();
+
+        for (index, raw) in lines.iter().enumerate() {
+            let number = index + 1;
+            let error = |message: String| SyntaxError {
+                line: number,
+                message,
+            };
+            let line = raw.trim_end_matches(['\n', '\r']);
+            let stripped = line.trim();
+            if stripped.starts_with('#') || stripped.starts_with(';') || stripped.is_empty() {
+                continue;
+            }
+            let indent = line.len() - line.trim_start().len();
+            if let Some(option_indent) = option_indent
+                && indent > option_indent
+            {
+                // configparser appends this line to the previous value.
+                if section.as_deref() == Some(DEFAULT) {
+                    let name = &entries.last().expect("an option precedes").name;
+                    return Err(error(format!(
+                        "indented line continues the value of {name:?}, which must be one port \
+                         (a name with leading whitespace corrupts the previous binding)"
+                    )));
+                }
+                continue;
+            }
+            if let Some(name) = section_name(stripped) {
+                if sections.iter().any(|s| s == name) {
+                    return Err(error(format!("section [{name}] appears twice")));
+                }
+                sections.push(name.to_owned());
+                if name == DEFAULT {
+                    default_header = Some(index);
+                }
+                section = Some(name.to_owned());
+                option_indent = None;
+                other_names.clear();
+                continue;
+            }
+            let Some(current) = &section else {
+                return Err(error(
+                    "no section header before this line; a store starts with [DEFAULT]".into(),
+                ));
+            };
+            let Some(split) = stripped.find(['=', ':']) else {
+                return Err(error(format!("expected `name = port`, found {stripped:?}")));
+            };
+            let name = stripped[..split].trim_end().to_lowercase();
+            let value = stripped[split + 1..].trim();
+            if name.is_empty() {
+                return Err(error("a binding without a name".into()));
+            }
+            option_indent = Some(indent);
+            if current == DEFAULT {
+                if entries.iter().any(|e| e.name == name) {
+                    return Err(error(format!("{name:?} is bound twice")));
+                }
+                let port = parse_port(value).ok_or_else(|| {
+                    error(format!(
+                        "{name:?} is bound to {value:?}, which is not a port (1-65535)"
+                    ))
+                })?;
+                entries.push(Entry {
+                    name,
+                    port,
+                    line: index,
+                });
+            } else {
+                if other_names.contains(&name) {
+                    return Err(error(format!("{name:?} appears twice in [{current}]")));
+                }
+                other_names.push(name);
+            }
+        }
+        Ok(Document {
+            lines,
+            entries,
+            default_header,
+        })
+    }
+
+    /// The bindings, in file order.
+    pub(crate) fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The port bound to `name` (already lower-cased).
+    pub(crate) fn get(&self, name: &str) -> Option<u16> {
+        self.entries.iter().find(|e| e.name == name).map(|e| e.port)
+    }
+
+    /// Adds `name = port` (name lower-cased, not yet bound) at the end of
+    /// `[DEFAULT]`, creating the section at the top when it is missing.
+    pub(crate) fn insert(&mut self, name: &str, port: u16) {
+        let line = format!("{name} = {port}\n");
+        let at = match (self.entries.last(), self.default_header) {
+            (Some(last), _) => last.line + 1,
+            (None, Some(header)) => header + 1,
+            (None, None) => {
+                // What configparser writes: the section, its bindings, a
+                // blank line; then whatever the file held.
+                self.shift_from(0, 3);
+                self.lines
+                    .splice(0..0, [format!("[{DEFAULT}]\n"), line, "\n".to_owned()]);
+                self.default_header = Some(0);
+                self.entries.push(Entry {
+                    name: name.to_owned(),
+                    port,
+                    line: 1,
+                });
+                return;
+            }
+        };
+        // The line before may lack its newline (a file not ending in one).
+        if let Some(previous) = at.checked_sub(1).and_then(|i| self.lines.get_mut(i))
+            && !previous.ends_with('\n')
+        {
+            previous.push('\n');
+        }
+        self.lines.insert(at, line);
+        self.shift_from(at, 1);
+        self.entries.push(Entry {
+            name: name.to_owned(),
+            port,
+            line: at,
+        });
+    }
+
+    /// Removes the binding of `name`; false when there is none.
+    pub(crate) fn remove(&mut self, name: &str) -> bool {
+        let Some(position) = self.entries.iter().position(|e| e.name == name) else {
+            return false;
+        };
+        let entry = self.entries.remove(position);
+        self.lines.remove(entry.line);
+        for e in &mut self.entries {
+            if e.line > entry.line {
+                e.line -= 1;
+            }
+        }
+        if let Some(header) = &mut self.default_header
+            && *header > entry.line
+        {
+            *header -= 1;
+        }
+        // Nothing but an empty [DEFAULT] left: the empty file configparser
+        // writes.
+        let only_blank_besides_header = self
+            .lines
+            .iter()
+            .enumerate()
+            .all(|(i, l)| Some(i) == self.default_header || l.trim().is_empty());
+        if self.entries.is_empty() && only_blank_besides_header {
+            self.lines.clear();
+            self.default_header = None;
+        }
+        true
+    }
+
+    fn shift_from(&mut self, at: usize, by: usize) {
+        for e in &mut self.entries {
+            if e.line >= at {
+                e.line += by;
+            }
+        }
+        if let Some(header) = &mut self.default_header
+            && *header >= at
+        {
+            *header += by;
+        }
+    }
+
+    /// The file's text.
+    pub(crate) fn to_text(&self) -> String {
+        self.lines.concat()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(doc: &Document) -> Vec<(&str, u16)> {
+        doc.entries()
+            .iter()
+            .map(|e| (e.name.as_str(), e.port))
+            .collect()
+    }
+
+    #[test]
+    fn reads_what_port_for_writes() {
+        let doc = Document::parse("[DEFAULT]\nfoo = 22357\nbar = 32602\nbaz = 12345\n\n").unwrap();
+        assert_eq!(
+            names(&doc),
+            [("foo", 22357), ("bar", 32602), ("baz", 12345)]
+        );
+    }
+
+    #[test]
+    fn reads_configparser_variants() {
+        let text = "# comment\n[DEFAULT]\n  ; indented comment\nFoo: 1234\nbar=80\n\
+                    example.com/apache = 35456\n[other]\nkey = value\n  continued\n";
+        let doc = Document::parse(text).unwrap();
+        assert_eq!(
+            names(&doc),
+            [("foo", 1234), ("bar", 80), ("example.com/apache", 35456)]
+        );
+        assert_eq!(doc.to_text(), text);
+    }
+
+    #[test]
+    fn an_empty_file_is_an_empty_store() {
+        assert!(Document::parse("").unwrap().entries().is_empty());
+        assert!(Document::parse("\n\n").unwrap().entries().is_empty());
+    }
+
+    #[test]
+    fn rejects_what_configparser_rejects_or_misreads() {
+        let cases = [
+            ("foo = 1\n", 1, "no section header"),
+            ("[DEFAULT]\nfoo = 1\nfoo = 2\n", 3, "bound twice"),
+            ("[DEFAULT]\nfoo = 1\nFOO = 2\n", 3, "bound twice"),
+            ("[DEFAULT]\n[a]\n[a]\n", 3, "appears twice"),
+            ("[DEFAULT]\nfoo = abc\n", 2, "not a port"),
+            ("[DEFAULT]\nfoo = \n", 2, "not a port"),
+            ("[DEFAULT]\nfoo = 70000\n", 2, "not a port"),
+            ("[DEFAULT]\nfoo = 0\n", 2, "not a port"),
+            (
+                "[DEFAULT]\nfoo = 22357\n lead = 25498\n",
+                3,
+                "continues the value",
+            ),
+            ("[DEFAULT]\nfoo\n", 2, "expected `name = port`"),
+            ("[DEFAULT]\n= 5\n", 2, "without a name"),
+            ("[a]\nk = 1\nk = 2\n", 3, "appears twice in [a]"),
+        ];
+        for (text, line, message) in cases {
+            let error = Document::parse(text).unwrap_err();
+            assert_eq!(error.line, line, "{text:?}: {error}");
+            assert!(error.message.contains(message), "{text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn insert_writes_what_configparser_writes_into_an_empty_file() {
+        let mut doc = Document::parse("").unwrap();
+        doc.insert("foo", 22357);
+        assert_eq!(doc.to_text(), "[DEFAULT]\nfoo = 22357\n\n");
+        doc.insert("bar", 32602);
+        assert_eq!(doc.to_text(), "[DEFAULT]\nfoo = 22357\nbar = 32602\n\n");
+        assert_eq!(
+            Document::parse(&doc.to_text()).unwrap().get("bar"),
+            Some(32602)
+        );
+    }
+
+    #[test]
+    fn insert_keeps_every_other_line() {
+        let text = "# ports\n[DEFAULT]\nfoo = 1\n# after foo\n\n[other]\nx = y\n";
+        let mut doc = Document::parse(text).unwrap();
+        doc.insert("bar", 2);
+        assert_eq!(
+            doc.to_text(),
+            "# ports\n[DEFAULT]\nfoo = 1\nbar = 2\n# after foo\n\n[other]\nx = y\n"
+        );
+        // A store with other sections but no [DEFAULT] gets one on top.
+        let mut doc = Document::parse("[other]\nx = y").unwrap();
+        doc.insert("foo", 3);
+        assert_eq!(doc.to_text(), "[DEFAULT]\nfoo = 3\n\n[other]\nx = y");
+        assert_eq!(Document::parse(&doc.to_text()).unwrap().get("foo"), Some(3));
+        // A last line without a newline gets one before the new line.
+        let mut doc = Document::parse("[DEFAULT]\nfoo = 1").unwrap();
+        doc.insert("bar", 2);
+        assert_eq!(doc.to_text(), "[DEFAULT]\nfoo = 1\nbar = 2\n");
+    }
+
+    #[test]
+    fn remove_deletes_one_line_and_empties_an_empty_store() {
+        let mut doc = Document::parse("[DEFAULT]\nfoo = 1\nbar = 2\n\n").unwrap();
+        assert!(doc.remove("foo"));
+        assert!(!doc.remove("foo"));
+        assert_eq!(doc.to_text(), "[DEFAULT]\nbar = 2\n\n");
+        doc.insert("baz", 3);
+        assert_eq!(doc.to_text(), "[DEFAULT]\nbar = 2\nbaz = 3\n\n");
+        assert!(doc.remove("bar") && doc.remove("baz"));
+        assert_eq!(doc.to_text(), "", "port-for leaves an empty file");
+        let mut doc = Document::parse("[DEFAULT]\nfoo = 1\n[other]\nx = y\n").unwrap();
+        doc.remove("foo");
+        assert_eq!(doc.to_text(), "[DEFAULT]\n[other]\nx = y\n");
+    }
+}
