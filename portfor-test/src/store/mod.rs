@@ -198,13 +198,13 @@ impl Store {
         self.bind_with(name, port, &Builder::new())
     }
 
-    /// [`bind`](Store::bind), choosing a new port with `builder`.
-    pub(crate) fn bind_with(
-        &self,
-        name: &str,
-        port: Option<u16>,
-        builder: &Builder,
-    ) -> Result<u16> {
+    /// [`bind`](Store::bind), choosing a new port with `builder`: its
+    /// candidates, probes and claim directory.
+    ///
+    /// # Errors
+    ///
+    /// As [`bind`](Store::bind).
+    pub fn bind_with(&self, name: &str, port: Option<u16>, builder: &Builder) -> Result<u16> {
         validate_name(name)?;
         if port == Some(0) {
             return Err(parse_port_arg("0").unwrap_err());
@@ -273,14 +273,29 @@ impl Store {
         Ok(value)
     }
 
-    /// The file to replace: the target of a symlink, so that renaming over
-    /// it does not turn the link into a plain file.
+    /// The file to replace: the final target of a symlink (which may not
+    /// exist yet), so that renaming over it does not turn the link into a
+    /// plain file.
     fn resolved_path(&self) -> Result<PathBuf> {
-        match fs::symlink_metadata(&self.path) {
-            Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(&self.path)
-                .map_err(|e| Error::io_at("failed to resolve store", &self.path, e)),
-            _ => Ok(self.path.clone()),
+        let mut path = self.path.clone();
+        // As many hops as Linux follows (MAXSYMLINKS).
+        for _ in 0..40 {
+            match fs::symlink_metadata(&path) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    let target = fs::read_link(&path)
+                        .map_err(|e| Error::io_at("failed to resolve store", &path, e))?;
+                    path = match path.parent() {
+                        Some(dir) => dir.join(target),
+                        None => target,
+                    };
+                }
+                _ => return Ok(path),
+            }
         }
+        Err(Error::invalid(format!(
+            "store {} is a loop of symbolic links",
+            self.path.display()
+        )))
     }
 
     /// Takes the exclusive lock on `<file>.lock`, waiting at most
