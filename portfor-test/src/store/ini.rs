@@ -9,7 +9,9 @@
 //! adds one `name = port` line to `[DEFAULT]`, unbinding removes one, and
 //! every other line (comments, other sections) stays byte for byte.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::ops::Range;
 
 /// What is wrong with a store file, and on which line (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,19 +26,28 @@ impl fmt::Display for SyntaxError {
     }
 }
 
-/// A binding of `[DEFAULT]`: its lower-cased name, port, and line index.
+/// A binding of `[DEFAULT]`: its name (lower-cased), port, and line index.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Entry {
-    pub(crate) name: String,
-    pub(crate) port: u16,
+struct Entry {
+    name: Name,
+    port: u16,
     line: usize,
+}
+
+/// A name as the file has it (a byte span, when it is already lower-case),
+/// or lower-cased: most names need no allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Name {
+    Span(Range<usize>),
+    Lowered(String),
 }
 
 /// A parsed store file that can be edited and written back.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Document {
-    /// The file's lines, each with its line ending.
-    lines: Vec<String>,
+    text: String,
+    /// Byte ranges of the lines, each with its line ending.
+    lines: Vec<Range<usize>>,
     /// The bindings of `[DEFAULT]`, in file order.
     entries: Vec<Entry>,
     /// Index of the `[DEFAULT]` header line, if there is one.
@@ -61,20 +72,27 @@ fn section_name(stripped: &str) -> Option<&str> {
     (end > 0).then(|| &rest[..end])
 }
 
+/// The byte offset of `part` (a subslice) within `whole`.
+fn offset_in(whole: &str, part: &str) -> usize {
+    part.as_ptr() as usize - whole.as_ptr() as usize
+}
+
 impl Document {
     /// Parses `text`. Every rule configparser enforces is enforced, and
     /// every `[DEFAULT]` value must be a port.
-    pub(crate) fn parse(text: &str) -> Result<Document, SyntaxError> {
-        let lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
+    pub(crate) fn parse(text: String) -> Result<Document, SyntaxError> {
+        let mut lines = Vec::new();
         let mut entries: Vec<Entry> = Vec::new();
-        let mut sections: Vec<String> = Vec::new();
-        let mut section: Option<String> = None;
+        let mut sections: Vec<&str> = Vec::new();
+        let mut section: Option<&str> = None;
         let mut default_header = None;
         // The indent of the current option line, while a value may continue.
         let mut option_indent: Option<usize> = None;
-        let mut other_names: Vec<String> = Vec::new();
+        let mut other_names: HashSet<String> = HashSet::new();
 
-        for (index, raw) in lines.iter().enumerate() {
+        for (index, raw) in text.split_inclusive('\n').enumerate() {
+            let start = offset_in(&text, raw);
+            lines.push(start..start + raw.len());
             let number = index + 1;
             let error = |message: String| SyntaxError {
                 line: number,
@@ -90,8 +108,9 @@ impl Document {
                 && indent > option_indent
             {
                 // configparser appends this line to the previous value.
-                if section.as_deref() == Some(DEFAULT) {
-                    let name = &entries.last().expect("an option precedes").name;
+                if section == Some(DEFAULT) {
+                    let last = entries.last().expect("an option precedes");
+                    let name = Document::name_in(&text, &last.name);
                     return Err(error(format!(
                         "indented line continues the value of {name:?}, which must be one port \
                          (a name with leading whitespace corrupts the previous binding)"
@@ -100,19 +119,19 @@ impl Document {
                 continue;
             }
             if let Some(name) = section_name(stripped) {
-                if sections.iter().any(|s| s == name) {
+                if sections.contains(&name) {
                     return Err(error(format!("section [{name}] appears twice")));
                 }
-                sections.push(name.to_owned());
+                sections.push(name);
                 if name == DEFAULT {
                     default_header = Some(index);
                 }
-                section = Some(name.to_owned());
+                section = Some(name);
                 option_indent = None;
                 other_names.clear();
                 continue;
             }
-            let Some(current) = &section else {
+            let Some(current) = section else {
                 return Err(error(
                     "no section header before this line; a store starts with [DEFAULT]".into(),
                 ));
@@ -120,19 +139,23 @@ impl Document {
             let Some(split) = stripped.find(['=', ':']) else {
                 return Err(error(format!("expected `name = port`, found {stripped:?}")));
             };
-            let name = stripped[..split].trim_end().to_lowercase();
+            let raw_name = stripped[..split].trim_end();
             let value = stripped[split + 1..].trim();
-            if name.is_empty() {
+            if raw_name.is_empty() {
                 return Err(error("a binding without a name".into()));
             }
             option_indent = Some(indent);
             if current == DEFAULT {
-                if entries.iter().any(|e| e.name == name) {
-                    return Err(error(format!("{name:?} is bound twice")));
-                }
+                let name = if raw_name.chars().any(|c| c.to_lowercase().ne([c])) {
+                    Name::Lowered(raw_name.to_lowercase())
+                } else {
+                    let at = offset_in(&text, raw_name);
+                    Name::Span(at..at + raw_name.len())
+                };
                 let port = parse_port(value).ok_or_else(|| {
                     error(format!(
-                        "{name:?} is bound to {value:?}, which is not a port (1-65535)"
+                        "{:?} is bound to {value:?}, which is not a port (1-65535)",
+                        Document::name_in(&text, &name)
                     ))
                 })?;
                 entries.push(Entry {
@@ -140,28 +163,51 @@ impl Document {
                     port,
                     line: index,
                 });
-            } else {
-                if other_names.contains(&name) {
-                    return Err(error(format!("{name:?} appears twice in [{current}]")));
-                }
-                other_names.push(name);
+            } else if !other_names.insert(raw_name.to_lowercase()) {
+                return Err(error(format!(
+                    "{:?} appears twice in [{current}]",
+                    raw_name.to_lowercase()
+                )));
+            }
+        }
+        // Duplicate names, found once all are read: one hash per name.
+        let mut seen: HashSet<&str> = HashSet::with_capacity(entries.len());
+        for entry in &entries {
+            let name = Document::name_in(&text, &entry.name);
+            if !seen.insert(name) {
+                return Err(SyntaxError {
+                    line: entry.line + 1,
+                    message: format!("{name:?} is bound twice"),
+                });
             }
         }
         Ok(Document {
+            text,
             lines,
             entries,
             default_header,
         })
     }
 
-    /// The bindings, in file order.
-    pub(crate) fn entries(&self) -> &[Entry] {
-        &self.entries
+    fn name_in<'a>(text: &'a str, name: &'a Name) -> &'a str {
+        match name {
+            Name::Span(span) => &text[span.clone()],
+            Name::Lowered(name) => name,
+        }
+    }
+
+    /// The bindings as (lower-cased name, port), in file order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, u16)> {
+        self.entries
+            .iter()
+            .map(|e| (Document::name_in(&self.text, &e.name), e.port))
     }
 
     /// The port bound to `name` (already lower-cased).
     pub(crate) fn get(&self, name: &str) -> Option<u16> {
-        self.entries.iter().find(|e| e.name == name).map(|e| e.port)
+        self.entries()
+            .find(|&(n, _)| n == name)
+            .map(|(_, port)| port)
     }
 
     /// Adds `name = port` (name lower-cased, not yet bound) at the end of
@@ -169,85 +215,59 @@ impl Document {
     pub(crate) fn insert(&mut self, name: &str, port: u16) {
         let line = format!("{name} = {port}\n");
         let at = match (self.entries.last(), self.default_header) {
-            (Some(last), _) => last.line + 1,
-            (None, Some(header)) => header + 1,
+            (Some(last), _) => self.lines[last.line].end,
+            (None, Some(header)) => self.lines[header].end,
+            // What configparser writes: the section, its bindings, a blank
+            // line; then whatever the file held.
             (None, None) => {
-                // What configparser writes: the section, its bindings, a
-                // blank line; then whatever the file held.
-                self.shift_from(0, 3);
-                self.lines
-                    .splice(0..0, [format!("[{DEFAULT}]\n"), line, "\n".to_owned()]);
-                self.default_header = Some(0);
-                self.entries.push(Entry {
-                    name: name.to_owned(),
-                    port,
-                    line: 1,
-                });
-                return;
+                let text = format!("[{DEFAULT}]\n{line}\n{}", self.text);
+                return self.replace_text(text);
             }
         };
+        let mut text = String::with_capacity(self.text.len() + line.len() + 1);
+        text.push_str(&self.text[..at]);
         // The line before may lack its newline (a file not ending in one).
-        if let Some(previous) = at.checked_sub(1).and_then(|i| self.lines.get_mut(i))
-            && !previous.ends_with('\n')
-        {
-            previous.push('\n');
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
         }
-        self.lines.insert(at, line);
-        self.shift_from(at, 1);
-        self.entries.push(Entry {
-            name: name.to_owned(),
-            port,
-            line: at,
-        });
+        text.push_str(&line);
+        text.push_str(&self.text[at..]);
+        self.replace_text(text);
     }
 
     /// Removes the binding of `name`; false when there is none.
     pub(crate) fn remove(&mut self, name: &str) -> bool {
-        let Some(position) = self.entries.iter().position(|e| e.name == name) else {
+        let Some(entry) = self
+            .entries
+            .iter()
+            .find(|e| Document::name_in(&self.text, &e.name) == name)
+        else {
             return false;
         };
-        let entry = self.entries.remove(position);
-        self.lines.remove(entry.line);
-        for e in &mut self.entries {
-            if e.line > entry.line {
-                e.line -= 1;
-            }
-        }
-        if let Some(header) = &mut self.default_header
-            && *header > entry.line
-        {
-            *header -= 1;
-        }
+        let span = self.lines[entry.line].clone();
+        let mut text = self.text.clone();
+        text.replace_range(span, "");
+        self.replace_text(text);
         // Nothing but an empty [DEFAULT] left: the empty file configparser
         // writes.
-        let only_blank_besides_header = self
-            .lines
-            .iter()
-            .enumerate()
-            .all(|(i, l)| Some(i) == self.default_header || l.trim().is_empty());
+        let only_blank_besides_header =
+            self.lines.iter().enumerate().all(|(i, l)| {
+                Some(i) == self.default_header || self.text[l.clone()].trim().is_empty()
+            });
         if self.entries.is_empty() && only_blank_besides_header {
-            self.lines.clear();
-            self.default_header = None;
+            self.replace_text(String::new());
         }
         true
     }
 
-    fn shift_from(&mut self, at: usize, by: usize) {
-        for e in &mut self.entries {
-            if e.line >= at {
-                e.line += by;
-            }
-        }
-        if let Some(header) = &mut self.default_header
-            && *header >= at
-        {
-            *header += by;
-        }
+    /// Adopts an edited text, which the edits above keep valid.
+    fn replace_text(&mut self, text: String) {
+        *self = Document::parse(text).expect("an edit produced an invalid store");
     }
 
     /// The file's text.
-    pub(crate) fn to_text(&self) -> String {
-        self.lines.concat()
+    pub(crate) fn text(&self) -> &str {
+        &self.text
     }
 }
 
@@ -256,15 +276,16 @@ mod tests {
     use super::*;
 
     fn names(doc: &Document) -> Vec<(&str, u16)> {
-        doc.entries()
-            .iter()
-            .map(|e| (e.name.as_str(), e.port))
-            .collect()
+        doc.entries().collect()
+    }
+
+    fn parse(text: &str) -> Result<Document, SyntaxError> {
+        Document::parse(text.to_owned())
     }
 
     #[test]
     fn reads_what_port_for_writes() {
-        let doc = Document::parse("[DEFAULT]\nfoo = 22357\nbar = 32602\nbaz = 12345\n\n").unwrap();
+        let doc = parse("[DEFAULT]\nfoo = 22357\nbar = 32602\nbaz = 12345\n\n").unwrap();
         assert_eq!(
             names(&doc),
             [("foo", 22357), ("bar", 32602), ("baz", 12345)]
@@ -275,18 +296,18 @@ mod tests {
     fn reads_configparser_variants() {
         let text = "# comment\n[DEFAULT]\n  ; indented comment\nFoo: 1234\nbar=80\n\
                     example.com/apache = 35456\n[other]\nkey = value\n  continued\n";
-        let doc = Document::parse(text).unwrap();
+        let doc = parse(text).unwrap();
         assert_eq!(
             names(&doc),
             [("foo", 1234), ("bar", 80), ("example.com/apache", 35456)]
         );
-        assert_eq!(doc.to_text(), text);
+        assert_eq!(doc.text(), text);
     }
 
     #[test]
     fn an_empty_file_is_an_empty_store() {
-        assert!(Document::parse("").unwrap().entries().is_empty());
-        assert!(Document::parse("\n\n").unwrap().entries().is_empty());
+        assert!(parse("").unwrap().entries().next().is_none());
+        assert!(parse("\n\n").unwrap().entries().next().is_none());
     }
 
     #[test]
@@ -310,7 +331,7 @@ mod tests {
             ("[a]\nk = 1\nk = 2\n", 3, "appears twice in [a]"),
         ];
         for (text, line, message) in cases {
-            let error = Document::parse(text).unwrap_err();
+            let error = parse(text).unwrap_err();
             assert_eq!(error.line, line, "{text:?}: {error}");
             assert!(error.message.contains(message), "{text:?}: {error}");
         }
@@ -318,49 +339,46 @@ mod tests {
 
     #[test]
     fn insert_writes_what_configparser_writes_into_an_empty_file() {
-        let mut doc = Document::parse("").unwrap();
+        let mut doc = parse("").unwrap();
         doc.insert("foo", 22357);
-        assert_eq!(doc.to_text(), "[DEFAULT]\nfoo = 22357\n\n");
+        assert_eq!(doc.text(), "[DEFAULT]\nfoo = 22357\n\n");
         doc.insert("bar", 32602);
-        assert_eq!(doc.to_text(), "[DEFAULT]\nfoo = 22357\nbar = 32602\n\n");
-        assert_eq!(
-            Document::parse(&doc.to_text()).unwrap().get("bar"),
-            Some(32602)
-        );
+        assert_eq!(doc.text(), "[DEFAULT]\nfoo = 22357\nbar = 32602\n\n");
+        assert_eq!(parse(doc.text()).unwrap().get("bar"), Some(32602));
     }
 
     #[test]
     fn insert_keeps_every_other_line() {
         let text = "# ports\n[DEFAULT]\nfoo = 1\n# after foo\n\n[other]\nx = y\n";
-        let mut doc = Document::parse(text).unwrap();
+        let mut doc = parse(text).unwrap();
         doc.insert("bar", 2);
         assert_eq!(
-            doc.to_text(),
+            doc.text(),
             "# ports\n[DEFAULT]\nfoo = 1\nbar = 2\n# after foo\n\n[other]\nx = y\n"
         );
         // A store with other sections but no [DEFAULT] gets one on top.
-        let mut doc = Document::parse("[other]\nx = y").unwrap();
+        let mut doc = parse("[other]\nx = y").unwrap();
         doc.insert("foo", 3);
-        assert_eq!(doc.to_text(), "[DEFAULT]\nfoo = 3\n\n[other]\nx = y");
-        assert_eq!(Document::parse(&doc.to_text()).unwrap().get("foo"), Some(3));
+        assert_eq!(doc.text(), "[DEFAULT]\nfoo = 3\n\n[other]\nx = y");
+        assert_eq!(parse(doc.text()).unwrap().get("foo"), Some(3));
         // A last line without a newline gets one before the new line.
-        let mut doc = Document::parse("[DEFAULT]\nfoo = 1").unwrap();
+        let mut doc = parse("[DEFAULT]\nfoo = 1").unwrap();
         doc.insert("bar", 2);
-        assert_eq!(doc.to_text(), "[DEFAULT]\nfoo = 1\nbar = 2\n");
+        assert_eq!(doc.text(), "[DEFAULT]\nfoo = 1\nbar = 2\n");
     }
 
     #[test]
     fn remove_deletes_one_line_and_empties_an_empty_store() {
-        let mut doc = Document::parse("[DEFAULT]\nfoo = 1\nbar = 2\n\n").unwrap();
+        let mut doc = parse("[DEFAULT]\nfoo = 1\nbar = 2\n\n").unwrap();
         assert!(doc.remove("foo"));
         assert!(!doc.remove("foo"));
-        assert_eq!(doc.to_text(), "[DEFAULT]\nbar = 2\n\n");
+        assert_eq!(doc.text(), "[DEFAULT]\nbar = 2\n\n");
         doc.insert("baz", 3);
-        assert_eq!(doc.to_text(), "[DEFAULT]\nbar = 2\nbaz = 3\n\n");
+        assert_eq!(doc.text(), "[DEFAULT]\nbar = 2\nbaz = 3\n\n");
         assert!(doc.remove("bar") && doc.remove("baz"));
-        assert_eq!(doc.to_text(), "", "port-for leaves an empty file");
-        let mut doc = Document::parse("[DEFAULT]\nfoo = 1\n[other]\nx = y\n").unwrap();
+        assert_eq!(doc.text(), "", "port-for leaves an empty file");
+        let mut doc = parse("[DEFAULT]\nfoo = 1\n[other]\nx = y\n").unwrap();
         doc.remove("foo");
-        assert_eq!(doc.to_text(), "[DEFAULT]\n[other]\nx = y\n");
+        assert_eq!(doc.text(), "[DEFAULT]\n[other]\nx = y\n");
     }
 }

@@ -152,7 +152,7 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(Error::io_at("failed to read store", &self.path, e)),
         };
-        ini::Document::parse(&text)
+        ini::Document::parse(text)
             .map_err(|e| Error::invalid(format!("malformed store {}: {e}", self.path.display())))
     }
 
@@ -174,8 +174,7 @@ impl Store {
         Ok(self
             .read()?
             .entries()
-            .iter()
-            .map(|e| (e.name.clone(), e.port))
+            .map(|(name, port)| (name.to_owned(), port))
             .collect())
     }
 
@@ -221,20 +220,19 @@ impl Store {
             }
             let port = match port {
                 Some(port) => {
-                    if let Some(other) = doc.entries().iter().find(|e| e.port == port) {
+                    if let Some((other, _)) = doc.entries().find(|&(_, p)| p == port) {
                         return Err(Error::invalid(format!(
-                            "port {port} is already bound to {:?}",
-                            other.name
+                            "port {port} is already bound to {other:?}"
                         )));
                     }
                     port
                 }
                 None => {
                     let mut builder = builder.clone();
-                    builder.exclude_ports(doc.entries().iter().map(|e| e.port));
+                    builder.exclude_ports(doc.entries().map(|(_, port)| port));
                     for other in &self.avoid {
                         if let Ok(other) = Store::open(other).read() {
-                            builder.exclude_ports(other.entries().iter().map(|e| e.port));
+                            builder.exclude_ports(other.entries().map(|(_, port)| port));
                         }
                     }
                     builder.reserve()?.keep()
@@ -268,7 +266,7 @@ impl Store {
         let mut doc = Store::open(&target).read()?;
         let (value, write) = edit(&mut doc)?;
         if write {
-            replace(&target, doc.to_text().as_bytes())?;
+            replace(&target, doc.text().as_bytes())?;
         }
         Ok(value)
     }
