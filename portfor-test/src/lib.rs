@@ -12,6 +12,9 @@
 //!   no window, and on Linux it can also hold the port in the kernel;
 //! - [`Builder::reserve_many`] and [`Builder::reserve_block`] for several
 //!   ports, or a run of consecutive ones;
+//! - [`named_port!`] for a port that is the same every run (a dev server's, a
+//!   database's), stored by name for the calling package; [`Store`] to
+//!   manage a store of named ports, such as port-for's `/etc/port-for.conf`;
 //! - [`Builder::select`] for a port that is free now, without a claim;
 //! - [`compat`] for port-for's API in Rust;
 //! - [`system_port_ranges`] to see what the operating system keeps for
@@ -89,9 +92,18 @@
 //! [`DEFAULT_EPHEMERAL_RANGE`]. Only Linux is tested by this project's CI;
 //! the others are compile-checked.
 //!
+//! **Named ports.** A store is a file in port-for's format (`name = port`
+//! in a `[DEFAULT]` section), read and written so that the Python port-for
+//! and portfor read each other's files identically. Reading takes no lock and
+//! creates nothing; every change holds a lock file beside the store, re-reads
+//! it, and replaces it atomically (temporary file, fsync, rename). See
+//! [`Store`].
+//!
 //! # Environment
 //!
 //! - `PORTFOR_CLAIM_DIR`: the claim directory (see [`claim_dir`]).
+//! - `PORTFOR_USER_STORE`, `PORTFOR_SYSTEM_STORE`: the store files (see
+//!   [`user_store`], [`system_store`]).
 //! - `PORTFOR_ALLOW_EPHEMERAL=1`: choose from the ephemeral range when
 //!   nothing else is left (see [`Builder::allow_ephemeral`]).
 
