@@ -1,6 +1,6 @@
 //! Stable ports by name, scoped to the package that asks.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::select::Builder;
@@ -12,7 +12,9 @@ use crate::store::{Store, validate_name};
 /// `<checkout>` is 8 hex digits of a hash of the package's directory: two
 /// packages, or two checkouts of one package, that both say `db` get
 /// different ports; one package gets the same port every run, in every
-/// process. Made by [`named_ports!`](crate::named_ports) for the calling
+/// process. A new binding also records the directory of its checkout tag in
+/// the store's `[portfor.checkouts]` section, so that bindings of packages
+/// that are gone can be found (`cargo portfor check`). Made by [`named_ports!`](crate::named_ports) for the calling
 /// package.
 ///
 /// # Examples
@@ -29,6 +31,7 @@ use crate::store::{Store, validate_name};
 #[derive(Clone, Debug)]
 pub struct NamedPorts {
     package: String,
+    manifest_dir: PathBuf,
     checkout: String,
     store: Option<Store>,
     builder: Builder,
@@ -56,6 +59,7 @@ impl NamedPorts {
     pub fn package(package: &str, manifest_dir: impl AsRef<Path>) -> NamedPorts {
         NamedPorts {
             package: package.to_lowercase(),
+            manifest_dir: manifest_dir.as_ref().to_owned(),
             checkout: checkout_tag(manifest_dir.as_ref()),
             store: None,
             builder: Builder::new(),
@@ -95,8 +99,17 @@ impl NamedPorts {
     /// When `name` is invalid ([`validate_name`]), or as [`Store::bind`].
     pub fn port(&self, name: &str) -> Result<u16> {
         validate_name(name)?;
-        self.the_store()?
-            .bind_with(&self.key(name), None, &self.builder)
+        self.the_store()?.bind_recording(
+            &self.key(name),
+            None,
+            &self.builder,
+            Some((&self.checkout, &self.manifest_dir)),
+        )
+    }
+
+    /// The checkout tag of this package's directory.
+    pub fn checkout(&self) -> &str {
+        &self.checkout
     }
 
     /// The port of `name` if it is bound, without binding it.

@@ -443,6 +443,12 @@ fn named_ports_are_stable_and_scoped_by_package_and_checkout() {
     let other_checkout = named_in(&f, "web", "/src/two/web").port("db").unwrap();
     let ports: BTreeSet<u16> = [db, cache, other_package, other_checkout].into();
     assert_eq!(ports.len(), 4);
+    // Each checkout's directory is recorded once, for `cargo portfor check`.
+    let checkouts = f.store.checkouts().unwrap();
+    assert_eq!(checkouts.len(), 3, "{checkouts:?}");
+    assert!(checkouts.contains(&(web.checkout().to_owned(), "/src/one/web".into())));
+    // port-for still reads the file.
+    assert_eq!(python_list(f.path()), f.store.list().unwrap());
     assert!(named_in(&f, "web", "/src/one/web").port("a=b").is_err());
 }
 

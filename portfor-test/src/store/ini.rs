@@ -42,6 +42,15 @@ enum Name {
     Lowered(String),
 }
 
+/// A section other than `[DEFAULT]`: its header line and its options as
+/// (lower-cased name, first line of the value, line index).
+#[derive(Debug, Clone, Default)]
+struct Section {
+    name: String,
+    header: usize,
+    options: Vec<(String, String, usize)>,
+}
+
 /// A parsed store file that can be edited and written back.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Document {
@@ -52,6 +61,8 @@ pub(crate) struct Document {
     entries: Vec<Entry>,
     /// Index of the `[DEFAULT]` header line, if there is one.
     default_header: Option<usize>,
+    /// The other sections, in file order.
+    sections: Vec<Section>,
 }
 
 const DEFAULT: &str = "DEFAULT";
@@ -89,6 +100,7 @@ impl Document {
         // The indent of the current option line, while a value may continue.
         let mut option_indent: Option<usize> = None;
         let mut other_names: HashSet<String> = HashSet::new();
+        let mut others: Vec<Section> = Vec::new();
 
         for (index, raw) in text.split_inclusive('\n').enumerate() {
             let start = offset_in(&text, raw);
@@ -125,6 +137,12 @@ impl Document {
                 sections.push(name);
                 if name == DEFAULT {
                     default_header = Some(index);
+                } else {
+                    others.push(Section {
+                        name: name.to_owned(),
+                        header: index,
+                        options: Vec::new(),
+                    });
                 }
                 section = Some(name);
                 option_indent = None;
@@ -163,11 +181,14 @@ impl Document {
                     port,
                     line: index,
                 });
-            } else if !other_names.insert(raw_name.to_lowercase()) {
-                return Err(error(format!(
-                    "{:?} appears twice in [{current}]",
-                    raw_name.to_lowercase()
-                )));
+            } else {
+                let name = raw_name.to_lowercase();
+                if !other_names.insert(name.clone()) {
+                    return Err(error(format!("{name:?} appears twice in [{current}]")));
+                }
+                if let Some(section) = others.last_mut() {
+                    section.options.push((name, value.to_owned(), index));
+                }
             }
         }
         // Duplicate names, found once all are read: one hash per name.
@@ -186,7 +207,53 @@ impl Document {
             lines,
             entries,
             default_header,
+            sections: others,
         })
+    }
+
+    /// The options of section `name` as (lower-cased name, value).
+    pub(crate) fn section(&self, name: &str) -> impl Iterator<Item = (&str, &str)> {
+        self.sections
+            .iter()
+            .filter(move |s| s.name == name)
+            .flat_map(|s| s.options.iter().map(|(k, v, _)| (k.as_str(), v.as_str())))
+    }
+
+    /// Sets `key = value` in section `name` (not `[DEFAULT]`), adding the
+    /// section at the end of the file when it is missing. `key` is
+    /// lower-case and valid; `value` is one line.
+    pub(crate) fn set_in_section(&mut self, name: &str, key: &str, value: &str) {
+        let line = format!("{key} = {value}\n");
+        let Some(section) = self.sections.iter().find(|s| s.name == name) else {
+            let mut text = self.text.clone();
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            if !text.is_empty() && !text.ends_with("\n\n") {
+                text.push('\n');
+            }
+            text.push_str(&format!("[{name}]\n{line}\n"));
+            return self.replace_text(text);
+        };
+        let mut text = self.text.clone();
+        match section.options.iter().find(|(k, _, _)| k == key) {
+            Some((_, old, _)) if old == value => return,
+            Some((_, _, at)) => text.replace_range(self.lines[*at].clone(), &line),
+            None => {
+                let after = section
+                    .options
+                    .last()
+                    .map_or(section.header, |(_, _, l)| *l);
+                let at = self.lines[after].end;
+                if !text[..at].ends_with('\n') {
+                    text.insert(at, '\n');
+                    text.insert_str(at + 1, &line);
+                } else {
+                    text.insert_str(at, &line);
+                }
+            }
+        }
+        self.replace_text(text);
     }
 
     fn name_in<'a>(text: &'a str, name: &'a Name) -> &'a str {
@@ -365,6 +432,32 @@ mod tests {
         let mut doc = parse("[DEFAULT]\nfoo = 1").unwrap();
         doc.insert("bar", 2);
         assert_eq!(doc.text(), "[DEFAULT]\nfoo = 1\nbar = 2\n");
+    }
+
+    #[test]
+    fn other_sections_are_read_and_edited_in_place() {
+        let mut doc = parse("[DEFAULT]\nfoo = 1\n").unwrap();
+        doc.set_in_section("portfor.checkouts", "abcd", "/src/web");
+        assert_eq!(
+            doc.text(),
+            "[DEFAULT]\nfoo = 1\n\n[portfor.checkouts]\nabcd = /src/web\n\n"
+        );
+        doc.set_in_section("portfor.checkouts", "ef01", "/src/api");
+        doc.set_in_section("portfor.checkouts", "abcd", "/src/web");
+        assert_eq!(
+            doc.section("portfor.checkouts").collect::<Vec<_>>(),
+            [("abcd", "/src/web"), ("ef01", "/src/api")]
+        );
+        doc.insert("bar", 2);
+        assert_eq!(
+            doc.text(),
+            "[DEFAULT]\nfoo = 1\nbar = 2\n\n[portfor.checkouts]\nabcd = /src/web\nef01 = /src/api\n\n"
+        );
+        doc.set_in_section("portfor.checkouts", "abcd", "/moved");
+        assert_eq!(
+            doc.section("portfor.checkouts").next(),
+            Some(("abcd", "/moved"))
+        );
     }
 
     #[test]

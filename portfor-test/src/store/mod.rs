@@ -13,6 +13,11 @@ use crate::select::Builder;
 
 pub(crate) use ini::parse_port;
 
+/// The section where named ports record the directory of each checkout tag,
+/// so that `cargo portfor check` can tell a binding whose package is gone.
+/// port-for ignores and keeps other sections.
+pub const CHECKOUTS_SECTION: &str = "portfor.checkouts";
+
 /// How long a change waits for another process's change to the same store.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -204,6 +209,32 @@ impl Store {
     ///
     /// As [`bind`](Store::bind).
     pub fn bind_with(&self, name: &str, port: Option<u16>, builder: &Builder) -> Result<u16> {
+        self.bind_recording(name, port, builder, None)
+    }
+
+    /// The checkouts named ports recorded: (tag, package directory), from
+    /// the `[portfor.checkouts]` section.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read or does not parse.
+    pub fn checkouts(&self) -> Result<Vec<(String, PathBuf)>> {
+        Ok(self
+            .read()?
+            .section(CHECKOUTS_SECTION)
+            .map(|(tag, dir)| (tag.to_owned(), PathBuf::from(dir)))
+            .collect())
+    }
+
+    /// [`bind_with`](Store::bind_with), also recording `checkout` (tag and
+    /// package directory) when a new binding is written.
+    pub(crate) fn bind_recording(
+        &self,
+        name: &str,
+        port: Option<u16>,
+        builder: &Builder,
+        checkout: Option<(&str, &Path)>,
+    ) -> Result<u16> {
         validate_name(name)?;
         if port == Some(0) {
             return Err(parse_port_arg("0").unwrap_err());
@@ -239,6 +270,11 @@ impl Store {
                 }
             };
             doc.insert(&key, port);
+            if let Some((tag, dir)) = checkout
+                && let Some(dir) = dir.to_str().filter(|d| !d.chars().any(char::is_control))
+            {
+                doc.set_in_section(CHECKOUTS_SECTION, tag, dir);
+            }
             Ok((port, true))
         })
     }
