@@ -1,172 +1,91 @@
-//! `cargo portfor`: ports per workspace package, for people and CI.
+//! `cargo portfor`: list and manage ports per workspace package, for people
+//! and CI; and `port-for`, a drop-in for the Python port-for script.
 //!
-//! This first version has two subcommands: `doctor` (what portfor sees on
-//! this machine) and `free` (free ports for shell use). The workspace
-//! commands (`list`, `get`, `bind`, `env`, `check`) come with the named-port
-//! store.
+//! The binaries are thin: `cargo-portfor` calls [`main`], `port-for` calls
+//! [`port_for::main`].
 
-use std::io::{self, Write};
+mod cli;
+mod commands;
+mod error;
+mod live;
+mod metadata;
+mod output;
+pub mod port_for;
 
-use portfor_test::{Builder, DEFAULT_EPHEMERAL_RANGE, Error, system_port_ranges};
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Write};
 
-/// The command succeeded.
-pub const EXIT_SUCCESS: i32 = 0;
-/// A check found problems.
-pub const EXIT_PROBLEMS: i32 = 1;
-/// An error: bad usage, bad input, or a failed operation.
-pub const EXIT_ERROR: i32 = 2;
+use clap::Parser;
 
-const USAGE: &str = "\
-Ports for tests and local development
+use crate::cli::{Cargo, ColorChoice, MessageFormat};
+use crate::commands::Context;
+use crate::output::Output;
 
-Usage: cargo portfor <COMMAND>
+/// The exit codes of `cargo portfor`.
+pub mod exit {
+    /// Success.
+    pub const SUCCESS: i32 = 0;
+    /// `check` found problems.
+    pub const PROBLEMS: i32 = 1;
+    /// An error: bad usage, bad input, or a failed operation.
+    pub const ERROR: i32 = 2;
+}
 
-Commands:
-  doctor     Show the ephemeral and reserved port ranges and the candidate ports
-  free       Print free ports, one per line [-n <N>: how many, default 1]
-
-Options:
-  -h, --help     Print help
-  -V, --version  Print version
-
-Exit codes: 0 success, 1 a check found problems, 2 error.
-";
-
-/// Runs `cargo portfor` with the process arguments and returns the exit code.
+/// Runs `cargo portfor` with the process's arguments; returns the exit code.
 pub fn main() -> i32 {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    // `cargo portfor x` runs `cargo-portfor portfor x`.
-    let args = match args.first().map(String::as_str) {
-        Some("portfor") => &args[1..],
-        _ => &args[..],
+    run(
+        std::env::args_os(),
+        &mut io::stdout().lock(),
+        &mut io::stderr().lock(),
+    )
+}
+
+/// Runs `cargo portfor` with `args` (the program name first), writing to
+/// `out` and `err`; returns the exit code.
+pub fn run(
+    args: impl IntoIterator<Item = OsString>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    // `cargo-portfor list` (run directly) means `cargo-portfor portfor list`.
+    if args.get(1).is_some_and(|a| a != "portfor") && !args.is_empty() {
+        args.insert(1, "portfor".into());
+    }
+    let Cargo::Portfor(args) = match Cargo::try_parse_from(args) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let code = if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::SUCCESS
+            };
+            let text = e.render();
+            let _ = if e.use_stderr() {
+                write!(err, "{text}")
+            } else {
+                write!(out, "{text}")
+            };
+            return code;
+        }
     };
-    let mut out = io::stdout().lock();
-    let result = run(args, &mut out);
-    match result {
+    let color = match args.color.unwrap_or(ColorChoice::Auto) {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let json = args.message_format == MessageFormat::Json;
+    let mut ctx = Context {
+        args: &args,
+        out: Output::new(json, color, out),
+    };
+    match commands::run(&mut ctx) {
         Ok(code) => code,
-        // A closed pipe (`cargo portfor free | head -1`) is not an error.
-        Err(CliError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_SUCCESS,
         Err(error) => {
-            let _ = writeln!(io::stderr(), "error: {error}");
-            if let CliError::Portfor(e) = &error {
-                let mut source = std::error::Error::source(e);
-                while let Some(cause) = source {
-                    let _ = writeln!(io::stderr(), "\nCaused by:\n  {cause}");
-                    source = cause.source();
-                }
-            }
-            EXIT_ERROR
+            let err_color = color && io::stderr().is_terminal();
+            let _ = error.report(err, err_color);
+            exit::ERROR
         }
     }
-}
-
-enum CliError {
-    Usage(String),
-    Portfor(Error),
-    Io(io::Error),
-}
-
-impl std::fmt::Display for CliError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CliError::Usage(message) => write!(f, "{message}\n\n{USAGE}"),
-            CliError::Portfor(e) => write!(f, "{e}"),
-            CliError::Io(e) => write!(f, "failed to write output: {e}"),
-        }
-    }
-}
-
-impl From<Error> for CliError {
-    fn from(e: Error) -> Self {
-        CliError::Portfor(e)
-    }
-}
-
-impl From<io::Error> for CliError {
-    fn from(e: io::Error) -> Self {
-        CliError::Io(e)
-    }
-}
-
-fn run(args: &[String], out: &mut impl Write) -> Result<i32, CliError> {
-    match args.first().map(String::as_str) {
-        None | Some("-h" | "--help" | "help") => {
-            out.write_all(USAGE.as_bytes())?;
-            Ok(EXIT_SUCCESS)
-        }
-        Some("-V" | "--version") => {
-            writeln!(out, "cargo-portfor {}", env!("CARGO_PKG_VERSION"))?;
-            Ok(EXIT_SUCCESS)
-        }
-        Some("doctor") if args.len() == 1 => doctor(out),
-        Some("free") => free(&args[1..], out),
-        Some(other) => Err(CliError::Usage(format!(
-            "unrecognized subcommand or arguments '{other}'"
-        ))),
-    }
-}
-
-fn doctor(out: &mut impl Write) -> Result<i32, CliError> {
-    let (ranges, note) = match system_port_ranges() {
-        Ok(ranges) => (ranges, String::new()),
-        Err(e) => (
-            portfor_test::SystemPortRanges::fallback(),
-            format!(" (detection failed: {e}; assuming {DEFAULT_EPHEMERAL_RANGE})"),
-        ),
-    };
-    let reserved = ranges.reserved().to_string();
-    writeln!(out, "ranges read from:  {}{note}", ranges.source())?;
-    writeln!(out, "ephemeral ports:   {}", ranges.ephemeral())?;
-    writeln!(
-        out,
-        "reserved ports:    {}",
-        if reserved.is_empty() {
-            "none"
-        } else {
-            &reserved
-        }
-    )?;
-    match Builder::new().candidates() {
-        Ok(candidates) => writeln!(
-            out,
-            "candidate ports:   {} in {} ranges",
-            candidates.len(),
-            candidates.ranges().len()
-        )?,
-        Err(e) => writeln!(out, "candidate ports:   none: {e}")?,
-    }
-    writeln!(
-        out,
-        "IPv6:              {}",
-        if portfor_test::ipv6_available() {
-            "available"
-        } else {
-            "not available"
-        }
-    )?;
-    Ok(EXIT_SUCCESS)
-}
-
-fn free(args: &[String], out: &mut impl Write) -> Result<i32, CliError> {
-    let count = match args {
-        [] => 1,
-        [flag, n] if flag == "-n" => n.parse::<u16>().ok().filter(|&n| n > 0).ok_or_else(|| {
-            CliError::Usage(format!("invalid count '{n}' for -n: expected 1-65535"))
-        })?,
-        _ => {
-            return Err(CliError::Usage(format!(
-                "unexpected arguments to free: {}",
-                args.join(" ")
-            )));
-        }
-    };
-    let mut given = Vec::with_capacity(usize::from(count));
-    for _ in 0..count {
-        let port = Builder::new()
-            .exclude_ports(given.iter().copied())
-            .select()?;
-        given.push(port);
-        writeln!(out, "{port}")?;
-    }
-    Ok(EXIT_SUCCESS)
 }

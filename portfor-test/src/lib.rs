@@ -123,7 +123,7 @@ mod table;
 pub mod compat;
 
 pub use error::{Error, Protocol, Reason, Rejection, Result};
-pub use named::{NamedPorts, checkout_tag};
+pub use named::{NamedKey, NamedPorts, checkout_tag, parse_key};
 pub use paths::{
     CLAIM_DIR_ENV, SYSTEM_STORE_ENV, USER_STORE_ENV, claim_dir, system_store, user_store,
 };

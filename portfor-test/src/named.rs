@@ -98,13 +98,50 @@ impl NamedPorts {
     ///
     /// When `name` is invalid ([`validate_name`]), or as [`Store::bind`].
     pub fn port(&self, name: &str) -> Result<u16> {
+        self.bind(name, None)
+    }
+
+    /// Binds `name` to `port`, or to a new free port when `port` is `None`;
+    /// as [`Store::bind`], with the package's key.
+    ///
+    /// # Errors
+    ///
+    /// When `name` is invalid ([`validate_name`]), or as [`Store::bind`].
+    pub fn bind(&self, name: &str, port: Option<u16>) -> Result<u16> {
         validate_name(name)?;
         self.the_store()?.bind_recording(
             &self.key(name),
-            None,
+            port,
             &self.builder,
             Some((&self.checkout, &self.manifest_dir)),
         )
+    }
+
+    /// Removes the binding of `name`; false when it was not bound.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::unbind`].
+    pub fn unbind(&self, name: &str) -> Result<bool> {
+        self.the_store()?.unbind(&self.key(name))
+    }
+
+    /// The names this package has bound, with their ports, in store order.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::list`].
+    pub fn list(&self) -> Result<Vec<(String, u16)>> {
+        Ok(self
+            .the_store()?
+            .list()?
+            .into_iter()
+            .filter_map(|(key, port)| {
+                let parsed = parse_key(&key)?;
+                (parsed.package == self.package && parsed.checkout == self.checkout)
+                    .then(|| (parsed.name.to_owned(), port))
+            })
+            .collect())
     }
 
     /// The checkout tag of this package's directory.
@@ -120,6 +157,30 @@ impl NamedPorts {
     pub fn get(&self, name: &str) -> Result<Option<u16>> {
         self.the_store()?.get(&self.key(name))
     }
+}
+
+/// A store key of a named port, split: `<package>/<name>@<checkout>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NamedKey<'a> {
+    /// The package name (lower-case).
+    pub package: &'a str,
+    /// The port's name (lower-case).
+    pub name: &'a str,
+    /// The checkout tag (8 hex digits).
+    pub checkout: &'a str,
+}
+
+/// Splits a store key made by [`NamedPorts::key`]; `None` for other keys
+/// (such as names bound with the `port-for` command).
+pub fn parse_key(key: &str) -> Option<NamedKey<'_>> {
+    let (rest, checkout) = key.rsplit_once('@')?;
+    let (package, name) = rest.split_once('/')?;
+    let hex = checkout.len() == 8 && checkout.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex && !package.is_empty() && !name.is_empty()).then_some(NamedKey {
+        package,
+        name,
+        checkout,
+    })
 }
 
 /// The [`NamedPorts`] of the calling package, in the user's store.
@@ -169,6 +230,24 @@ mod tests {
             NamedPorts::package("web", "/src/one/web").key("db")
         );
         validate_name(&a.key("db")).unwrap();
+    }
+
+    #[test]
+    fn keys_split_back_into_their_parts() {
+        let ports = NamedPorts::package("web", "/src/one/web");
+        let key = ports.key("api/v2");
+        let parsed = parse_key(&key).unwrap();
+        assert_eq!((parsed.package, parsed.name), ("web", "api/v2"));
+        assert_eq!(parsed.checkout, ports.checkout());
+        for other in [
+            "foo",
+            "example.com/apache",
+            "a/b@zz",
+            "a/b@123",
+            "/b@12345678",
+        ] {
+            assert_eq!(parse_key(other), None, "{other}");
+        }
     }
 
     #[test]

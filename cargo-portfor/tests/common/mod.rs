@@ -1,0 +1,186 @@
+//! Helpers for running the real binaries against fixture workspaces copied
+//! into a temporary directory, with temporary stores and claim directory.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A temporary directory with a copy of a fixture workspace (or none), the
+/// user and system stores and the claim directory inside it.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+impl Fixture {
+    /// A copy of `data/fixtures/<name>`.
+    pub fn workspace(name: &str) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../data/fixtures")
+            .join(name);
+        let root = dir.path().join(name);
+        copy_dir(&source, &root);
+        Fixture { dir, root }
+    }
+
+    /// No workspace, just the stores.
+    pub fn empty() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_owned();
+        Fixture { dir, root }
+    }
+
+    pub fn user_store(&self) -> PathBuf {
+        self.dir.path().join("user-ports.conf")
+    }
+
+    pub fn system_store(&self) -> PathBuf {
+        self.dir.path().join("port-for.conf")
+    }
+
+    fn command(&self, program: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .current_dir(&self.root)
+            .env("PORTFOR_USER_STORE", self.user_store())
+            .env("PORTFOR_SYSTEM_STORE", self.system_store())
+            .env("PORTFOR_CLAIM_DIR", self.dir.path().join("claims"))
+            .env_remove("CARGO_TERM_COLOR")
+            .env_remove("GITHUB_ENV")
+            .env_remove("NEXTEST_ENV");
+        command
+    }
+
+    /// `cargo-portfor portfor <args>`.
+    pub fn cargo_portfor(&self, args: &[&str]) -> Run {
+        let mut full = vec!["portfor"];
+        full.extend_from_slice(args);
+        Run::of(self.command(env!("CARGO_BIN_EXE_cargo-portfor"), &full))
+    }
+
+    /// `port-for <args>`.
+    pub fn port_for(&self, args: &[&str]) -> Run {
+        Run::of(self.command(env!("CARGO_BIN_EXE_port-for"), args))
+    }
+
+    /// A command with this fixture's environment, for other programs.
+    pub fn other(&self, program: impl AsRef<OsStr>, args: &[&str]) -> Command {
+        let mut command = self.command(program.as_ref().to_str().unwrap(), args);
+        command.current_dir(&self.root);
+        command
+    }
+}
+
+/// A finished run: what was run, and what it did.
+pub struct Run {
+    pub command: String,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn of(mut command: Command) -> Run {
+        let description = format!("{command:?}");
+        let output = command.output().expect("failed to start");
+        Run {
+            command: description,
+            output,
+        }
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    fn dump(&self) -> String {
+        format!(
+            "command: {}\nstatus: {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.command,
+            self.output.status,
+            self.stdout(),
+            self.stderr()
+        )
+    }
+
+    /// Asserts the exit code, dumping everything on failure.
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Run {
+        assert_eq!(self.output.status.code(), Some(expected), "{}", self.dump());
+        self
+    }
+
+    #[track_caller]
+    pub fn ok(&self) -> &Run {
+        self.code(0)
+    }
+
+    /// Stdout parsed as one JSON document, checked for the shape version.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        let value: serde_json::Value = serde_json::from_str(&self.stdout())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.dump()));
+        assert_eq!(value["version"], 1, "{}", self.dump());
+        value
+    }
+
+    /// Asserts stderr is exactly one line starting with `prefix` and
+    /// containing `text`.
+    #[track_caller]
+    pub fn error_line(&self, prefix: &str, text: &str) -> &Run {
+        let stderr = self.stderr();
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert!(
+            lines.len() == 1 && lines[0].starts_with(prefix) && lines[0].contains(text),
+            "expected one `{prefix}` line with {text:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    /// Asserts stderr starts with `error: ` and contains `text`.
+    #[track_caller]
+    pub fn error(&self, text: &str) -> &Run {
+        let stderr = self.stderr();
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(text),
+            "expected `error: ...{text}...`\n{}",
+            self.dump()
+        );
+        assert!(!stderr.contains("panicked"), "{}", self.dump());
+        self
+    }
+}
+
+/// Whether this process runs as root.
+pub fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+#[path = "../../../portfor-test/tests/common/python.rs"]
+pub mod python;
+#[allow(unused_imports)]
+pub use python::port_for_python;

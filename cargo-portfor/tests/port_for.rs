@@ -1,0 +1,238 @@
+//! `port-for`, the drop-in: exact output, exit codes and error lines, run
+//! as a real process against temporary stores (`PORTFOR_SYSTEM_STORE`).
+
+mod common;
+
+use std::fs;
+
+use common::{Fixture, port_for_python, running_as_root};
+
+const USAGE: &str = "\
+usage: port-for [-h] [--bind FOO] [--port PORT] [--unbind FOO] [--list]
+                [--version] [--store PATH] [--user]
+                [NAME]
+";
+
+#[test]
+fn bind_prints_the_port_and_keeps_it() {
+    let f = Fixture::empty();
+    let port = f.port_for(&["foo"]).ok().stdout();
+    let number: u16 = port.strip_suffix('\n').unwrap().parse().unwrap();
+    assert!(number > 1024);
+    // The same port in any letter case, and through --bind.
+    assert_eq!(f.port_for(&["FOO"]).ok().stdout(), port);
+    assert_eq!(f.port_for(&["--bind", "Foo"]).ok().stdout(), port);
+    assert_eq!(f.port_for(&["-b", "foo"]).ok().stdout(), port);
+    assert_eq!(
+        fs::read_to_string(f.system_store()).unwrap(),
+        format!("[DEFAULT]\nfoo = {number}\n\n")
+    );
+}
+
+#[test]
+fn list_unbind_and_explicit_ports() {
+    let f = Fixture::empty();
+    assert_eq!(
+        f.port_for(&["-l"]).ok().stdout(),
+        "",
+        "an empty store lists nothing"
+    );
+    assert!(!f.system_store().exists(), "--list created the store");
+    assert_eq!(f.port_for(&["bar", "-p", "12345"]).ok().stdout(), "12345\n");
+    assert_eq!(
+        f.port_for(&["example.com/apache", "--port=35456"])
+            .ok()
+            .stdout(),
+        "35456\n"
+    );
+    assert_eq!(
+        f.port_for(&["--list"]).ok().stdout(),
+        "bar: 12345\nexample.com/apache: 35456\n"
+    );
+    assert_eq!(f.port_for(&["-u", "bar"]).ok().stdout(), "");
+    assert_eq!(f.port_for(&["-u", "never-bound"]).ok().stdout(), "");
+    assert_eq!(
+        f.port_for(&["-l"]).ok().stdout(),
+        "example.com/apache: 35456\n"
+    );
+    // port-for's precedence: NAME before --list.
+    assert_eq!(
+        f.port_for(&["--list", "new", "-p", "20000"]).ok().stdout(),
+        "20000\n"
+    );
+    // Nothing asked: nothing done, exit 0.
+    f.port_for(&[]).ok();
+    f.port_for(&["--port", "9999"]).ok();
+    f.port_for(&["--bind", ""]).ok();
+}
+
+#[test]
+fn version_and_help() {
+    let f = Fixture::empty();
+    assert_eq!(
+        f.port_for(&["-v"]).ok().stdout(),
+        format!("port-for 1.1.1 (portfor {})\n", env!("CARGO_PKG_VERSION"))
+    );
+    let help = f.port_for(&["--help"]).ok().stdout();
+    assert!(help.starts_with(USAGE), "{help}");
+    assert!(
+        help.contains("--list, -l            List all associated ports"),
+        "{help}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_like_argparse() {
+    let f = Fixture::empty();
+    for (args, message) in [
+        (&["foo", "bar"][..], "unrecognized arguments: bar"),
+        (&["-p"][..], "argument --port/-p: expected one argument"),
+        (
+            &["--bind", "-dash"][..],
+            "argument --bind/-b: expected one argument",
+        ),
+        (
+            &["--frobnicate"][..],
+            "unrecognized arguments: --frobnicate",
+        ),
+    ] {
+        let run = f.port_for(args);
+        run.code(2);
+        assert_eq!(run.stderr(), format!("{USAGE}port-for: error: {message}\n"));
+        assert_eq!(run.stdout(), "");
+    }
+}
+
+#[test]
+fn errors_are_one_line_exit_1_and_change_nothing() {
+    let f = Fixture::empty();
+    f.port_for(&["keep", "-p", "20000"]).ok();
+    let before = fs::read(f.system_store()).unwrap();
+    let cases: [(&[&str], &str); 7] = [
+        (&["new", "-p", "abc"], "invalid port \"abc\""),
+        (&["new", "-p", "70000"], "invalid port \"70000\""),
+        (&["new", "-p", "-5"], "invalid port \"-5\""),
+        (&["a=b"], "invalid name \"a=b\""),
+        (&["#hash"], "invalid name \"#hash\""),
+        (
+            &["other", "-p", "20000"],
+            "port 20000 is already bound to \"keep\"",
+        ),
+        (&["keep", "-p", "20001"], "bound to port 20000"),
+    ];
+    for (args, message) in cases {
+        let run = f.port_for(args);
+        run.code(1).error_line("port-for: error: ", message);
+        assert_eq!(
+            fs::read(f.system_store()).unwrap(),
+            before,
+            "{args:?} changed the store"
+        );
+    }
+}
+
+#[test]
+fn a_malformed_or_unreadable_store_is_an_error_not_a_traceback() {
+    let f = Fixture::empty();
+    fs::write(f.system_store(), "[DEFAULT]\nfoo = 22357\n lead = 25498\n").unwrap();
+    let store = f.system_store().display().to_string();
+    for args in [&["-l"][..], &["bar"][..], &["-u", "foo"][..]] {
+        f.port_for(args).code(1).error_line(
+            "port-for: error: ",
+            &format!("malformed store {store}: line 3"),
+        );
+    }
+    // A store path that cannot be read as a file.
+    let dir = f.dir.path().join("a-directory");
+    fs::create_dir(&dir).unwrap();
+    f.port_for(&["--store", dir.to_str().unwrap(), "-l"])
+        .code(1)
+        .error_line("port-for: error: ", "failed to read store");
+}
+
+#[test]
+fn a_store_needing_root_says_how_to_proceed() {
+    if !running_as_root() {
+        // Checked below as nobody when root; as a user, the real /etc would
+        // be needed, which tests never touch.
+        return;
+    }
+    let f = Fixture::empty();
+    f.port_for(&["keep", "-p", "20000"]).ok();
+    // Let nobody into the temporary directory, not into the store.
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(f.dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(f.system_store(), fs::Permissions::from_mode(0o644)).unwrap();
+    let run = common::Run::of({
+        let mut command = f.other(
+            "setpriv",
+            &[
+                "--reuid",
+                "65534",
+                "--regid",
+                "65534",
+                "--clear-groups",
+                env!("CARGO_BIN_EXE_port-for"),
+                "newname",
+            ],
+        );
+        command.env("PORTFOR_USER_STORE", f.dir.path().join("nobody.conf"));
+        command
+    });
+    run.code(1)
+        .error_line("port-for: error: ", "run with sudo, or add --user");
+    // Reading needs no root.
+    let run = common::Run::of(f.other(
+        "setpriv",
+        &[
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_port-for"),
+            "--list",
+        ],
+    ));
+    assert_eq!(run.ok().stdout(), "keep: 20000\n");
+}
+
+/// The same store driven by this `port-for` and by the Python port-for
+/// 1.1.1's own command line (its `main()`, with the store path it hard-codes
+/// pointed at the test's file): identical `--list` output.
+#[test]
+fn the_python_port_for_and_this_one_agree_on_one_store() {
+    let f = Fixture::empty();
+    let python = |args: &[&str]| -> String {
+        let script = "import sys, port_for.cmd as cmd\n\
+                      from port_for import PortStore\n\
+                      path = sys.argv.pop(1)\n\
+                      cmd.PortStore = lambda: PortStore(path)\n\
+                      cmd.main()\n";
+        let output = std::process::Command::new(port_for_python())
+            .args(["-c", script, f.system_store().to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let a = python(&["alpha"]);
+    let b = f.port_for(&["Beta"]).ok().stdout();
+    assert_eq!(python(&["BETA"]), b, "Python sees this tool's binding");
+    assert_eq!(
+        f.port_for(&["alpha"]).ok().stdout(),
+        a,
+        "and the other way round"
+    );
+    python(&["gamma", "-p", "12345"]);
+    f.port_for(&["delta", "-p", "23456"]).ok();
+    python(&["-u", "beta"]);
+    let ours = f.port_for(&["--list"]).ok().stdout();
+    assert_eq!(ours, python(&["--list"]));
+    assert_eq!(ours, format!("alpha: {}gamma: 12345\ndelta: 23456\n", a));
+}
