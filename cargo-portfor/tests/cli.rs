@@ -1,0 +1,429 @@
+//! `cargo portfor`, run as a real process against fixture workspaces copied
+//! from `data/fixtures/`, with temporary stores and claim directory.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::net::TcpListener;
+
+use common::{Fixture, Run};
+use serde_json::Value;
+
+/// The names and ports of one package in a `list` document.
+fn ports_of<'a>(list: &'a Value, package: &str) -> &'a Vec<Value> {
+    list["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == package)
+        .unwrap_or_else(|| panic!("no package {package} in {list}"))["ports"]
+        .as_array()
+        .unwrap()
+}
+
+#[test]
+fn list_shows_declared_names_unbound_then_bound() {
+    let f = Fixture::workspace("shop");
+    let list = f
+        .cargo_portfor(&["list", "--workspace", "--message-format", "json"])
+        .ok()
+        .json();
+    assert_eq!(list["command"], "list");
+    let names: Vec<&str> = list["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["api", "web", "worker"]);
+    let web = ports_of(&list, "web");
+    let web_names: Vec<&str> = web.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    // The workspace's `metrics`, then the package's own.
+    assert_eq!(web_names, ["metrics", "http", "db"]);
+    assert!(
+        web.iter()
+            .all(|p| p["port"].is_null() && p["status"]["state"] == "unbound")
+    );
+    assert!(!f.user_store().exists(), "list wrote the store");
+
+    let port: u16 = f
+        .cargo_portfor(&["bind", "http", "-p", "web"])
+        .ok()
+        .stdout()
+        .trim()
+        .parse()
+        .unwrap();
+    let list = f
+        .cargo_portfor(&["list", "-p", "web", "--message-format=json"])
+        .ok()
+        .json();
+    let http = &ports_of(&list, "web")[1];
+    assert_eq!(http["port"], port);
+    assert_eq!(http["status"]["state"], "free");
+    assert_eq!(http["declared"], true);
+    assert_eq!(http["store"], f.user_store().to_str().unwrap());
+    assert!(http["key"].as_str().unwrap().starts_with("web/http@"));
+}
+
+#[test]
+fn list_shows_a_listener_with_its_process() {
+    let f = Fixture::workspace("shop");
+    let port: u16 = f
+        .cargo_portfor(&["bind", "http", "-p", "api"])
+        .ok()
+        .stdout()
+        .trim()
+        .parse()
+        .unwrap();
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let list = f
+        .cargo_portfor(&["list", "-p", "api", "--message-format", "json"])
+        .ok()
+        .json();
+    let status = &ports_of(&list, "api")[1]["status"];
+    assert_eq!(status["state"], "listening", "{list}");
+    if cfg!(target_os = "linux") {
+        assert_eq!(status["pid"], std::process::id());
+    }
+    drop(listener);
+    let human = f.cargo_portfor(&["list", "-p", "api"]).ok().stdout();
+    assert!(human.contains(&format!("http     {port}  free")), "{human}");
+}
+
+#[test]
+fn get_bind_unbind() {
+    let f = Fixture::workspace("shop");
+    f.cargo_portfor(&["get", "db", "-p", "web"])
+        .code(2)
+        .error("`db` is not bound for package `web`");
+    let bound = f
+        .cargo_portfor(&["bind", "db", "-p", "web", "--message-format", "json"])
+        .ok()
+        .json();
+    assert_eq!(bound["created"], true);
+    let port = bound["port"].as_u64().unwrap();
+    let again = f
+        .cargo_portfor(&["bind", "DB", "-p", "web", "--message-format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        (again["created"].clone(), again["port"].as_u64()),
+        (Value::Bool(false), Some(port))
+    );
+    assert_eq!(
+        f.cargo_portfor(&["get", "db", "-p", "web"]).ok().stdout(),
+        format!("{port}\n")
+    );
+    // Run from inside the package, the package is selected as cargo would.
+    let mut from_web = f.other(
+        env!("CARGO_BIN_EXE_cargo-portfor"),
+        &["portfor", "get", "db"],
+    );
+    from_web.current_dir(f.root.join("web"));
+    assert_eq!(Run::of(from_web).ok().stdout(), format!("{port}\n"));
+    // An explicit port, and its conflicts.
+    assert_eq!(
+        f.cargo_portfor(&["bind", "http", "-p", "api", "--port", "20000"])
+            .ok()
+            .stdout(),
+        "20000\n"
+    );
+    f.cargo_portfor(&["bind", "http", "-p", "web", "--port", "20000"])
+        .code(2)
+        .error("already bound");
+    let removed = f
+        .cargo_portfor(&["unbind", "db", "-p", "web", "--message-format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        (removed["removed"].clone(), removed["port"].as_u64()),
+        (Value::Bool(true), Some(port))
+    );
+    assert_eq!(
+        f.cargo_portfor(&["unbind", "db", "-p", "web"])
+            .ok()
+            .stdout(),
+        "db was not bound\n"
+    );
+    // Commands on one package refuse several.
+    f.cargo_portfor(&["get", "db", "--workspace"])
+        .code(2)
+        .error("acts on one package, and 3 are selected");
+}
+
+#[test]
+fn free_prints_distinct_ports() {
+    let f = Fixture::empty();
+    let out = f.cargo_portfor(&["free", "-n", "5"]).ok().stdout();
+    let ports: BTreeSet<u16> = out.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(ports.len(), 5);
+    let json = f
+        .cargo_portfor(&["free", "--message-format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["ports"].as_array().unwrap().len(), 1);
+    f.cargo_portfor(&["free", "-n", "0"]).code(2);
+}
+
+#[test]
+fn env_exports_every_named_port_in_each_format() {
+    let f = Fixture::workspace("shop");
+    let shell = f.cargo_portfor(&["env", "--workspace"]).ok().stdout();
+    let names: Vec<&str> = shell
+        .lines()
+        .map(|l| {
+            l.strip_prefix("export ")
+                .unwrap()
+                .split('=')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "SHOP_API_METRICS",
+            "SHOP_API_HTTP",
+            "SHOP_WEB_METRICS",
+            "SHOP_WEB_HTTP",
+            "SHOP_WEB_DB",
+            "SHOP_WORKER_METRICS"
+        ]
+    );
+    // Declared names were bound on the way, and stay as they are.
+    let dotenv = f
+        .cargo_portfor(&["env", "--workspace", "--format", "dotenv"])
+        .ok()
+        .stdout();
+    assert_eq!(dotenv, shell.replace("export ", ""));
+    let json: Value = serde_json::from_str(
+        &f.cargo_portfor(&["env", "--workspace", "--format", "json"])
+            .ok()
+            .stdout(),
+    )
+    .unwrap();
+    let web_db = json["SHOP_WEB_DB"].as_str().unwrap();
+    assert!(shell.contains(&format!("SHOP_WEB_DB={web_db}\n")));
+    let doc = f
+        .cargo_portfor(&["env", "-p", "web", "--message-format", "json"])
+        .ok()
+        .json();
+    assert_eq!(doc["variables"]["SHOP_WEB_DB"], web_db);
+    assert_eq!(doc["variables"].as_object().unwrap().len(), 3);
+    // GitHub Actions and nextest: appended to the file their variable names.
+    for (format, variable) in [("github", "GITHUB_ENV"), ("nextest", "NEXTEST_ENV")] {
+        let file = f.dir.path().join(format!("{format}.env"));
+        fs::write(&file, "EARLIER=1\n").unwrap();
+        let mut command = f.other(
+            env!("CARGO_BIN_EXE_cargo-portfor"),
+            &["portfor", "env", "-p", "web", "--format", format],
+        );
+        command.env(variable, &file);
+        assert_eq!(Run::of(command).ok().stdout(), "");
+        let written = fs::read_to_string(&file).unwrap();
+        assert!(
+            written.starts_with("EARLIER=1\nSHOP_WEB_METRICS="),
+            "{written}"
+        );
+        assert!(
+            written.contains(&format!("SHOP_WEB_DB={web_db}\n")),
+            "{written}"
+        );
+    }
+}
+
+#[test]
+fn check_is_clean_on_a_fresh_workspace() {
+    let f = Fixture::workspace("shop");
+    f.cargo_portfor(&["env", "--workspace"]).ok();
+    assert_eq!(
+        f.cargo_portfor(&["check", "--workspace"]).ok().stdout(),
+        "no problems found\n"
+    );
+    let doc = f
+        .cargo_portfor(&["check", "--workspace", "--message-format", "json"])
+        .ok()
+        .json();
+    assert_eq!(doc["problems"], Value::Array(vec![]));
+}
+
+#[test]
+fn check_reports_each_kind_of_problem_with_exit_1() {
+    let f = Fixture::workspace("shop");
+    // A port in the ephemeral range (Linux's default starts at 32768).
+    f.cargo_portfor(&["bind", "http", "-p", "api", "--port", "40000"])
+        .ok();
+    // A port in use, by this test: no `process` is declared for api's metrics.
+    let metrics: u16 = f
+        .cargo_portfor(&["bind", "metrics", "-p", "api"])
+        .ok()
+        .stdout()
+        .trim()
+        .parse()
+        .unwrap();
+    let _listener = TcpListener::bind(("127.0.0.1", metrics)).unwrap();
+    // web's db expects postgres; this test is not postgres.
+    let db: u16 = f
+        .cargo_portfor(&["bind", "db", "-p", "web"])
+        .ok()
+        .stdout()
+        .trim()
+        .parse()
+        .unwrap();
+    let _db_listener = TcpListener::bind(("127.0.0.1", db)).unwrap();
+    // Two names on one port, added by hand.
+    let mut text = fs::read_to_string(f.user_store()).unwrap();
+    text = text.replacen("[DEFAULT]\n", &format!("[DEFAULT]\nhand-made = {db}\n"), 1);
+    fs::write(f.user_store(), text).unwrap();
+    // A package that is gone: worker binds, then is renamed.
+    f.cargo_portfor(&["bind", "metrics", "-p", "worker"]).ok();
+    let manifest = f.root.join("worker/Cargo.toml");
+    fs::write(
+        &manifest,
+        fs::read_to_string(&manifest)
+            .unwrap()
+            .replace("name = \"worker\"", "name = \"jobs\""),
+    )
+    .unwrap();
+
+    let run = f.cargo_portfor(&["check", "--workspace", "--message-format", "json"]);
+    let doc = run.code(1).json();
+    let kinds: BTreeSet<String> = doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: BTreeSet<String> = ["ephemeral", "in-use", "shared-port", "stale"]
+        .map(String::from)
+        .into();
+    if cfg!(target_os = "linux") {
+        assert_eq!(kinds, expected, "{doc}");
+        let in_use: Vec<&Value> = doc["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["kind"] == "in-use")
+            .collect();
+        assert_eq!(in_use.len(), 2, "{doc}");
+        assert!(in_use.iter().any(|p| {
+            p["message"]
+                .as_str()
+                .unwrap()
+                .contains("not by the expected process `postgres`")
+        }));
+    }
+    let human = f.cargo_portfor(&["check", "--workspace"]);
+    assert!(
+        human.code(1).stdout().contains("problems found"),
+        "{}",
+        human.stdout()
+    );
+}
+
+#[test]
+fn bad_input_is_an_error_with_exit_2() {
+    let f = Fixture::workspace("shop");
+    f.cargo_portfor(&["list", "-p", "nope"])
+        .code(2)
+        .error("package ID specification `nope` did not match any packages");
+    f.cargo_portfor(&["bind", "x", "-p", "web", "--port", "abc"])
+        .code(2)
+        .error("invalid port \"abc\"");
+    f.cargo_portfor(&["bind", "x", "-p", "web", "--port", "0"])
+        .code(2)
+        .error("invalid port \"0\"");
+    f.cargo_portfor(&["bind", "a=b", "-p", "web"])
+        .code(2)
+        .error("invalid name \"a=b\"");
+    f.cargo_portfor(&["list", "--exclude", "web"])
+        .code(2)
+        .error("--exclude can only be used together with --workspace");
+    f.cargo_portfor(&["frobnicate"]).code(2);
+    // An unreadable store, and a malformed one.
+    let dir = f.dir.path().join("a-directory");
+    fs::create_dir(&dir).unwrap();
+    f.cargo_portfor(&["list", "--store", dir.to_str().unwrap()])
+        .code(2)
+        .error("failed to read store");
+    fs::write(f.user_store(), "no section\n").unwrap();
+    f.cargo_portfor(&["list", "-p", "web"])
+        .code(2)
+        .error("line 1");
+    // Nothing was printed on stdout for these.
+    assert_eq!(
+        f.cargo_portfor(&["list", "-p", "web", "--message-format", "json"])
+            .code(2)
+            .stdout(),
+        ""
+    );
+}
+
+#[test]
+fn malformed_metadata_names_the_manifest_and_the_key() {
+    let f = Fixture::workspace("bad-metadata");
+    let manifest = f.root.join("app/Cargo.toml");
+    f.cargo_portfor(&["list"])
+        .code(2)
+        .error(&format!("invalid [package.metadata.portfor] in {}: `ports[1]`: expected a name or a table, found a number", manifest.display()));
+    // Not a Cargo workspace at all.
+    let empty = Fixture::empty();
+    let run = empty.cargo_portfor(&["list"]);
+    run.code(2)
+        .error("failed to read the workspace with `cargo metadata`");
+    assert!(run.stderr().contains("Caused by:"), "{}", run.stderr());
+}
+
+#[test]
+fn doctor_reports_ranges_stores_and_claims() {
+    let f = Fixture::empty();
+    let doc = f
+        .cargo_portfor(&["doctor", "--message-format", "json"])
+        .ok()
+        .json();
+    assert!(doc["candidates"]["ports"].as_u64().unwrap() > 1000, "{doc}");
+    assert_eq!(doc["store"]["path"], f.user_store().to_str().unwrap());
+    assert_eq!(
+        doc["system_store"]["path"],
+        f.system_store().to_str().unwrap()
+    );
+    assert_eq!(
+        doc["claim_dir"],
+        f.dir.path().join("claims").to_str().unwrap()
+    );
+    assert_eq!(doc["live_claims"], 0);
+    if cfg!(target_os = "linux") {
+        assert_eq!(doc["ranges"]["source"], "/proc/sys/net/ipv4");
+    }
+    let human = f.cargo_portfor(&["doctor"]).ok().stdout();
+    assert!(human.contains("candidate ports:"), "{human}");
+}
+
+#[test]
+fn works_as_a_cargo_subcommand() {
+    let f = Fixture::workspace("shop");
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_cargo-portfor"))
+        .parent()
+        .unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir.to_owned())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = f.other(
+        &cargo,
+        &["portfor", "list", "-p", "web", "--message-format", "json"],
+    );
+    command.env("PATH", path);
+    let doc = Run::of(command).ok().json();
+    assert_eq!(doc["packages"][0]["name"], "web");
+    // Run directly, the `portfor` word may be left out.
+    let mut direct = f.other(
+        env!("CARGO_BIN_EXE_cargo-portfor"),
+        &["doctor", "--message-format", "json"],
+    );
+    direct.current_dir(&f.root);
+    assert_eq!(Run::of(direct).ok().json()["command"], "doctor");
+}
