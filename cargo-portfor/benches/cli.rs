@@ -1,3 +1,171 @@
-//! Benchmarks of the two binaries (filled in below).
-#![allow(missing_docs)]
-fn main() {}
+//! Whole-process medians of the two binaries against their peers, measured
+//! in interleaved rounds of one run:
+//!
+//! - `port-for --list` against the Python port-for 1.1.1's `port-for
+//!   --list` on the same store file (needs `PORTFOR_PYTHON`, a Python with
+//!   port-for 1.1.1, as `.ci/run` makes; its command line hard-codes
+//!   `/etc/port-for.conf`, so it runs as `python -c` calling its `main()`
+//!   with the store pointed at the benchmark's file: the same imports and
+//!   code as its console script);
+//! - `cargo portfor list` against `cargo metadata --no-deps` on the same
+//!   workspace (a copy of `data/fixtures/shop` with its ports bound).
+//!
+//! Run with `cargo bench -p cargo-portfor`.
+
+#![allow(missing_docs, clippy::print_stdout)]
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn time(command: &mut Command) -> Duration {
+    let start = Instant::now();
+    let status = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("failed to start");
+    let elapsed = start.elapsed();
+    assert!(status.success(), "{command:?} failed");
+    elapsed
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort_unstable();
+    samples[samples.len() / 2]
+}
+
+/// Medians of `commands`, run in turns, `runs` times each after a warm-up.
+fn interleaved(runs: usize, commands: &mut [&mut Command]) -> Vec<Duration> {
+    for command in commands.iter_mut() {
+        time(command);
+    }
+    let mut samples = vec![Vec::new(); commands.len()];
+    for _ in 0..runs {
+        for (command, samples) in commands.iter_mut().zip(&mut samples) {
+            samples.push(time(command));
+        }
+    }
+    samples.into_iter().map(median).collect()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:>8.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn main() {
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let runs = if quick { 2 } else { 30 };
+    let dir = tempfile::tempdir().unwrap();
+    let envs = [
+        ("PORTFOR_USER_STORE", dir.path().join("ports.conf")),
+        ("PORTFOR_SYSTEM_STORE", dir.path().join("port-for.conf")),
+        ("PORTFOR_CLAIM_DIR", dir.path().join("claims")),
+    ];
+    let command = |program: &str, args: &[&str]| {
+        let mut command = Command::new(program);
+        command.args(args).envs(envs.iter().map(|(k, v)| (*k, v)));
+        command
+    };
+
+    // A store of 20 names, written by port-for itself.
+    let port_for = env!("CARGO_BIN_EXE_port-for");
+    for i in 0..20 {
+        time(&mut command(port_for, &[&format!("app{i}")]));
+    }
+    println!("port-for --list, 20 names (median of {runs} whole runs each, interleaved)");
+    let mut ours = command(port_for, &["--list"]);
+    match std::env::var_os("PORTFOR_PYTHON") {
+        Some(python) => {
+            let script = "import sys, port_for.cmd as cmd\n\
+                          from port_for import PortStore\n\
+                          path = sys.argv.pop(1)\n\
+                          cmd.PortStore = lambda: PortStore(path)\n\
+                          cmd.main()\n";
+            let store = dir.path().join("port-for.conf");
+            let mut theirs = Command::new(python);
+            theirs.args(["-c", script]).arg(&store).arg("--list");
+            let m = interleaved(runs, &mut [&mut ours, &mut theirs]);
+            println!("  {:<48} {}", "port-for --list (portfor)", ms(m[0]));
+            println!(
+                "  {:<48} {}",
+                "port-for --list (Python port-for 1.1.1)",
+                ms(m[1])
+            );
+            println!(
+                "  {:<48} {:>8.1}x    (target: >= 10x)",
+                "speed-up",
+                m[1].as_secs_f64() / m[0].as_secs_f64()
+            );
+        }
+        None => {
+            let m = interleaved(runs, &mut [&mut ours]);
+            println!("  {:<48} {}", "port-for --list (portfor)", ms(m[0]));
+            println!("  (set PORTFOR_PYTHON to a Python with port-for 1.1.1 to measure it too)");
+        }
+    }
+
+    // The shop fixture, with every declared name bound.
+    let workspace = dir.path().join("shop");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/fixtures/shop"),
+        &workspace,
+    );
+    let manifest = workspace.join("Cargo.toml");
+    let manifest = manifest.to_str().unwrap();
+    let cargo_portfor = env!("CARGO_BIN_EXE_cargo-portfor");
+    time(&mut command(
+        cargo_portfor,
+        &["portfor", "env", "--workspace", "--manifest-path", manifest],
+    ));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    println!(
+        "cargo portfor list on a 3-package workspace (median of {runs} whole runs each, interleaved)"
+    );
+    let m = interleaved(
+        runs,
+        &mut [
+            &mut command(
+                cargo_portfor,
+                &[
+                    "portfor",
+                    "list",
+                    "--workspace",
+                    "--manifest-path",
+                    manifest,
+                ],
+            ),
+            &mut command(
+                &cargo,
+                &[
+                    "metadata",
+                    "--no-deps",
+                    "--format-version",
+                    "1",
+                    "--manifest-path",
+                    manifest,
+                ],
+            ),
+        ],
+    );
+    println!("  {:<48} {}", "cargo portfor list --workspace", ms(m[0]));
+    println!("  {:<48} {}", "cargo metadata --no-deps", ms(m[1]));
+    println!(
+        "  {:<48} {:>8.2}x    (target: <= 1.3x)",
+        "ratio",
+        m[0].as_secs_f64() / m[1].as_secs_f64()
+    );
+}
