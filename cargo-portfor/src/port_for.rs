@@ -324,13 +324,7 @@ impl Failure {
         match self {
             Failure::Output(e) => format!("failed to write output: {e}"),
             Failure::Portfor(error) => {
-                let mut text = error.to_string();
-                let mut source = std::error::Error::source(error);
-                while let Some(cause) = source {
-                    text.push_str(": ");
-                    text.push_str(&cause.to_string());
-                    source = cause.source();
-                }
+                let mut text = format!("{error:#}");
                 let denied = error
                     .io_error()
                     .is_some_and(|e| e.kind() == io::ErrorKind::PermissionDenied);

@@ -163,37 +163,19 @@ fn a_store_needing_root_says_how_to_proceed() {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(f.dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
     fs::set_permissions(f.system_store(), fs::Permissions::from_mode(0o644)).unwrap();
-    let run = common::Run::of({
-        let mut command = f.other(
-            "setpriv",
-            &[
-                "--reuid",
-                "65534",
-                "--regid",
-                "65534",
-                "--clear-groups",
-                env!("CARGO_BIN_EXE_port-for"),
-                "newname",
-            ],
-        );
+    let as_nobody = |args: &[&str]| {
+        let mut full = vec!["--reuid", "65534", "--regid", "65534", "--clear-groups"];
+        full.push(env!("CARGO_BIN_EXE_port-for"));
+        full.extend_from_slice(args);
+        let mut command = f.other("setpriv", &full);
         command.env("PORTFOR_USER_STORE", f.dir.path().join("nobody.conf"));
-        command
-    });
-    run.code(1)
+        common::Run::of(command)
+    };
+    as_nobody(&["newname"])
+        .code(1)
         .error_line("port-for: error: ", "run with sudo, or add --user");
     // Reading needs no root.
-    let run = common::Run::of(f.other(
-        "setpriv",
-        &[
-            "--reuid",
-            "65534",
-            "--regid",
-            "65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_port-for"),
-            "--list",
-        ],
-    ));
+    let run = as_nobody(&["--list"]);
     assert_eq!(run.ok().stdout(), "keep: 20000\n");
 }
 

@@ -241,7 +241,23 @@ fn write_ranges(f: &mut fmt::Formatter<'_>, set: &PortSet) -> fmt::Result {
 }
 
 impl fmt::Display for Error {
+    /// The message. The alternate form (`{:#}`) appends each cause after
+    /// `": "`, for reports that must fit on one line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_message(f)?;
+        if f.alternate() {
+            let mut source = std::error::Error::source(self);
+            while let Some(cause) = source {
+                write!(f, ": {cause}")?;
+                source = cause.source();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    fn fmt_message(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.kind {
             ErrorKind::Io {
                 action,
@@ -352,6 +368,14 @@ mod tests {
         assert!(std::error::Error::source(&error).is_some());
         let io: io::Error = error.into();
         assert_eq!(io.kind(), io::ErrorKind::PermissionDenied);
+    }
+
+    #[test]
+    fn the_alternate_form_adds_the_causes() {
+        let source = io::Error::new(io::ErrorKind::PermissionDenied, "denied");
+        let error = Error::io_at("failed to read", Path::new("/x/y"), source);
+        assert_eq!(format!("{error:#}"), "failed to read /x/y: denied");
+        assert_eq!(format!("{error}"), "failed to read /x/y");
     }
 
     #[test]

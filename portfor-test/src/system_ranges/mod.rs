@@ -153,20 +153,9 @@ pub(crate) fn cached() -> &'static (SystemPortRanges, Option<String>) {
     static CACHE: LazyLock<(SystemPortRanges, Option<String>)> =
         LazyLock::new(|| match system_port_ranges() {
             Ok(ranges) => (ranges, None),
-            Err(error) => (SystemPortRanges::fallback(), Some(error_chain(&error))),
+            Err(error) => (SystemPortRanges::fallback(), Some(format!("{error:#}"))),
         });
     &CACHE
-}
-
-fn error_chain(error: &Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Converts a parser's complaint into an [`Error`] naming the source.
