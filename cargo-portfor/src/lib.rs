@@ -49,7 +49,7 @@ pub fn run(
 ) -> i32 {
     let mut args: Vec<OsString> = args.into_iter().collect();
     // `cargo-portfor list` (run directly) means `cargo-portfor portfor list`.
-    if args.get(1).is_some_and(|a| a != "portfor") && !args.is_empty() {
+    if !args.is_empty() && args.get(1).is_none_or(|a| a != "portfor") {
         args.insert(1, "portfor".into());
     }
     let Cargo::Portfor(args) = match Cargo::try_parse_from(args) {

@@ -308,7 +308,7 @@ fn several_ports_and_blocks() {
 
     // A block wider than any run of candidates is an error, not a panic.
     let mut narrow = builder_in(dir.path());
-    narrow.include(30000..30004).allow_ephemeral(true);
+    narrow.include(61200..61204).allow_ephemeral(true);
     assert!(narrow.reserve_block(10).unwrap_err().is_exhausted());
 }
 
@@ -316,18 +316,20 @@ fn several_ports_and_blocks() {
 fn a_block_skips_runs_with_a_claimed_port() {
     let dir = tempfile::tempdir().unwrap();
     let mut builder = builder_in(dir.path());
-    builder.include(30000..=30005).allow_ephemeral(true);
+    builder.include(61000..=61005).allow_ephemeral(true);
     let _middle = {
         let mut one = builder_in(dir.path());
-        one.include(30002..=30002).allow_ephemeral(true);
+        one.include(61002..=61002).allow_ephemeral(true);
         one.reserve().unwrap()
     };
-    // 30000-30005 with 30002 claimed: the only block of 3 is 30003-30005.
+    // 61000-61005 with 61002 claimed: the only block of 3 is 61003-61005.
+    // (Ports above 60999 are neither candidates nor in Linux's default
+    // ephemeral range: no other test or program picks them meanwhile.)
     let block = builder.reserve_block(3).unwrap();
-    assert_eq!(block[0].port(), 30003);
+    assert_eq!(block[0].port(), 61003);
     // Released on failure: no block of 3 is left, and nothing stays claimed.
     assert!(builder.reserve_block(3).is_err());
-    for port in [30000, 30001] {
+    for port in [61000, 61001] {
         assert!(!builder.is_claimed(port).unwrap(), "{port} left claimed");
     }
 }

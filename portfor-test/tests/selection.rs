@@ -153,17 +153,20 @@ fn candidates_are_tried_in_random_order() {
 fn include_and_exclude_are_honoured() {
     let mut builder = Builder::new();
     builder
-        .include(20000..=20009)
-        .exclude(20000..20005)
-        .exclude_ports([20007]);
+        .include(61000..=61009)
+        .exclude(61000..61005)
+        .exclude_ports([61007])
+        // Above 60999: neither candidates nor Linux's default ephemeral
+        // ports, so no other test holds them meanwhile.
+        .allow_ephemeral(true);
     let ports: BTreeSet<u16> = (0..50).map(|_| builder.select().unwrap()).collect();
     assert!(
-        ports.is_subset(&BTreeSet::from([20005, 20006, 20008, 20009])),
+        ports.is_subset(&BTreeSet::from([61005, 61006, 61008, 61009])),
         "{ports:?}"
     );
     assert_eq!(
         builder.candidates().unwrap().to_string(),
-        "20005-20006,20008-20009"
+        "61005-61006,61008-61009"
     );
 }
 
