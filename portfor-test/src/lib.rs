@@ -82,6 +82,10 @@
 //! - **Not guaranteed**: that a server started with the port is still the
 //!   one listening on it later; that ports stay free across reboots;
 //!   anything across network namespaces, which have separate ports anyway.
+//!   [`free_port()`] does not read the store of named ports (that would cost
+//!   a file read per call): it can hand out a port bound to a name whose
+//!   server is not running (and claimed) at that moment. New named ports,
+//!   in turn, never take a port another name has.
 //!
 //! # Platform support
 //!
