@@ -65,7 +65,7 @@
 //! - **Other portfor users, in any process** of the same user (or sharing
 //!   `PORTFOR_CLAIM_DIR`): never handed a port this process claims, for as
 //!   long as the claim stands. This is the guarantee `portpicker`,
-//!   `bind(0)` and port-for lack (measured: 24-36 of 800 picks handed to two
+//!   `bind(0)` and port-for lack (measured: 24-42 of 800 picks handed to two
 //!   processes by portpicker at 16 processes, 0 by portfor).
 //! - **Other programs** (anything not using portfor, or using it with another
 //!   claim directory): a claim does not stop them. The probe makes sure the
