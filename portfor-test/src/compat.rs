@@ -39,7 +39,7 @@ use std::str::FromStr;
 use crate::error::{Error, Result};
 use crate::probe::{self, Probe};
 use crate::range::{PortRange, PortSet};
-use crate::select::{self, Builder, DEFAULT_ATTEMPTS, GOOD_RANGE_BORDER, GOOD_RANGE_MIN_LEN};
+use crate::select::{self, Builder, DEFAULT_ATTEMPTS};
 use crate::system_ranges;
 use crate::table;
 
@@ -60,7 +60,7 @@ pub fn unassigned_ranges() -> &'static [PortRange] {
 /// [`DEFAULT_EPHEMERAL_RANGE`](crate::DEFAULT_EPHEMERAL_RANGE) when they
 /// cannot be read. Cached per process.
 pub fn ephemeral_port_ranges() -> Vec<PortRange> {
-    system_ranges::cached().0.ephemeral().ranges().to_vec()
+    system_ranges::cached().ephemeral().ranges().to_vec()
 }
 
 /// port-for's `available_ports(low, high, exclude_ranges)`: candidate ports
@@ -78,7 +78,7 @@ pub fn ephemeral_port_ranges() -> Vec<PortRange> {
 /// assert!(!ports.contains(80) && !ports.contains(1024));
 /// ```
 pub fn available_ports(low: u16, high: u16, exclude_ranges: &[PortRange]) -> PortSet {
-    let system = &system_ranges::cached().0;
+    let system = system_ranges::cached();
     let Some(bounds) = PortRange::new(low.max(SYSTEM_PORT_RANGE.end() + 1), high) else {
         return PortSet::new();
     };
@@ -178,12 +178,10 @@ pub fn select_random(
 ) -> Result<u16> {
     let excluded = PortSet::from_ports(exclude_ports);
     let probe = Probe::new(false);
-    let check = |port| Ok(probe.check(port)?.map_or(Ok(port), Err));
+    let check = |port| probe.try_port(port);
     match ports {
-        None => Builder::new()
-            .good_ranges(GOOD_RANGE_MIN_LEN, GOOD_RANGE_BORDER)
-            .exclude_ports(excluded.iter())
-            .search(check),
+        // port-for's default pool is the good ports: the builder's default.
+        None => Builder::new().exclude_ports(excluded.iter()).search(check),
         Some(ports) => select::search_in(&ports.difference(&excluded), DEFAULT_ATTEMPTS, check),
     }
 }

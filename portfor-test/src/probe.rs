@@ -46,6 +46,16 @@ pub fn ipv6_available() -> bool {
     })
 }
 
+/// The wildcard address that covers the most: dual-stack `[::]` where the
+/// host has IPv6, else `0.0.0.0`.
+pub(crate) fn wildcard() -> IpAddr {
+    if ipv6_available() {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    }
+}
+
 /// Binds `addr` exclusively with a fresh socket of `protocol`, then closes it.
 ///
 /// On `[::]` the socket is dual-stack (`IPV6_V6ONLY` off), so it also fails
@@ -94,6 +104,12 @@ impl<'a> Probe<'a> {
         }
     }
 
+    /// [`check`](Probe::check) as a search step: the port when it is free,
+    /// else why it is not.
+    pub(crate) fn try_port(&self, port: u16) -> Result<Result<u16, Reason>> {
+        Ok(self.check(port)?.map_or(Ok(port), Err))
+    }
+
     /// `Ok(None)` when every bind succeeds, `Ok(Some(reason))` for the first
     /// that fails because the port is taken or forbidden, and an error for
     /// any other failure (such as running out of file descriptors), which
@@ -112,12 +128,7 @@ impl<'a> Probe<'a> {
             // the addresses probed one by one, to name the one that is taken.
             let mut wildcard_reason = None;
             if self.wildcard_covers {
-                let wildcard = if ipv6_available() {
-                    IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-                } else {
-                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-                };
-                let addr = SocketAddr::new(wildcard, port);
+                let addr = SocketAddr::new(wildcard(), port);
                 match bind_exclusive(addr, protocol) {
                     Ok(_socket) => continue,
                     Err(e) => match taken(&e, addr, protocol) {

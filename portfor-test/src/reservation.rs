@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::sync::OnceLock;
 
 use socket2::Socket;
@@ -156,13 +156,8 @@ fn default_claim_dir() -> Result<ClaimDir> {
 /// outgoing connections all avoid the port; servers that set `SO_REUSEADDR`
 /// bind through it on 127.0.0.1, 0.0.0.0, ::1 and `[::]`.
 #[cfg(target_os = "linux")]
-fn hold(port: u16) -> io::Result<Option<Socket>> {
-    let ip = if probe::ipv6_available() {
-        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-    } else {
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-    };
-    let socket = probe::bind_exclusive(SocketAddr::new(ip, port), Protocol::Tcp)?;
+fn hold(addr: SocketAddr) -> io::Result<Option<Socket>> {
+    let socket = probe::bind_exclusive(addr, Protocol::Tcp)?;
     socket.set_reuse_address(true)?;
     Ok(Some(socket))
 }
@@ -170,8 +165,7 @@ fn hold(port: u16) -> io::Result<Option<Socket>> {
 /// No kernel hold outside Linux: `SO_REUSEADDR` means something else on
 /// Windows (binding over a live socket) and on the BSDs.
 #[cfg(not(target_os = "linux"))]
-fn hold(_port: u16) -> io::Result<Option<Socket>> {
-    let _ = (Ipv6Addr::UNSPECIFIED, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+fn hold(_addr: SocketAddr) -> io::Result<Option<Socket>> {
     Ok(None)
 }
 
@@ -203,8 +197,8 @@ impl Builder {
             return Ok(Err(reason));
         }
         if self.wants_hold() {
-            let addr = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
-            match hold(port) {
+            let addr = SocketAddr::new(probe::wildcard(), port);
+            match hold(addr) {
                 Ok(socket) => reservation.hold = socket,
                 Err(e) => match probe::taken(&e, addr, Protocol::Tcp) {
                     // Taken between the probe and the hold by a program that

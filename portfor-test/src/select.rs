@@ -246,7 +246,7 @@ impl Builder {
     /// # Ok::<(), portfor_test::Error>(())
     /// ```
     pub fn candidates(&self) -> Result<PortSet> {
-        let (system, _) = system_ranges::cached();
+        let system = system_ranges::cached();
         let explicit = self.include.is_some();
         let base = match &self.include {
             Some(include) => PortSet::from_ranges(include.iter().copied()),
@@ -322,7 +322,7 @@ impl Builder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn select(&self) -> Result<u16> {
-        self.with_probe(|probe| self.search(|port| Ok(probe.check(port)?.map_or(Ok(port), Err))))
+        self.with_probe(|probe| self.search(|port| probe.try_port(port)))
     }
 
     /// Probes `port` the way [`select`](Builder::select) probes candidates,

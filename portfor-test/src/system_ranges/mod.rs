@@ -147,14 +147,11 @@ pub fn system_port_ranges() -> Result<SystemPortRanges> {
     backend::detect()
 }
 
-/// The ranges of this process, detected once, with the failure (if any)
-/// that made it fall back.
-pub(crate) fn cached() -> &'static (SystemPortRanges, Option<String>) {
-    static CACHE: LazyLock<(SystemPortRanges, Option<String>)> =
-        LazyLock::new(|| match system_port_ranges() {
-            Ok(ranges) => (ranges, None),
-            Err(error) => (SystemPortRanges::fallback(), Some(format!("{error:#}"))),
-        });
+/// The ranges of this process, detected once; the fallback when detection
+/// fails (`cargo portfor doctor` reports why).
+pub(crate) fn cached() -> &'static SystemPortRanges {
+    static CACHE: LazyLock<SystemPortRanges> =
+        LazyLock::new(|| system_port_ranges().unwrap_or_else(|_| SystemPortRanges::fallback()));
     &CACHE
 }
 
