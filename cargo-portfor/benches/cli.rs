@@ -14,8 +14,13 @@
 
 #![allow(missing_docs, clippy::print_stdout)]
 
-use std::path::Path;
+// The tests' fixtures: a copy of data/fixtures and temporary stores.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::process::{Command, Stdio};
+
+use common::Fixture;
 use std::time::{Duration, Instant};
 
 fn time(command: &mut Command) -> Duration {
@@ -53,33 +58,11 @@ fn ms(d: Duration) -> String {
     format!("{:>8.2} ms", d.as_secs_f64() * 1e3)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let runs = if quick { 2 } else { 30 };
-    let dir = tempfile::tempdir().unwrap();
-    let envs = [
-        ("PORTFOR_USER_STORE", dir.path().join("ports.conf")),
-        ("PORTFOR_SYSTEM_STORE", dir.path().join("port-for.conf")),
-        ("PORTFOR_CLAIM_DIR", dir.path().join("claims")),
-    ];
-    let command = |program: &str, args: &[&str]| {
-        let mut command = Command::new(program);
-        command.args(args).envs(envs.iter().map(|(k, v)| (*k, v)));
-        command
-    };
+    let f = Fixture::workspace("shop");
+    let command = |program: &str, args: &[&str]| f.other(program, args);
 
     // A store of 20 names, written by port-for itself.
     let port_for = env!("CARGO_BIN_EXE_port-for");
@@ -95,7 +78,7 @@ fn main() {
                           path = sys.argv.pop(1)\n\
                           cmd.PortStore = lambda: PortStore(path)\n\
                           cmd.main()\n";
-            let store = dir.path().join("port-for.conf");
+            let store = f.system_store();
             let mut theirs = Command::new(python);
             theirs.args(["-c", script]).arg(&store).arg("--list");
             let m = interleaved(runs, &mut [&mut ours, &mut theirs]);
@@ -119,12 +102,7 @@ fn main() {
     }
 
     // The shop fixture, with every declared name bound.
-    let workspace = dir.path().join("shop");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/fixtures/shop"),
-        &workspace,
-    );
-    let manifest = workspace.join("Cargo.toml");
+    let manifest = f.root.join("Cargo.toml");
     let manifest = manifest.to_str().unwrap();
     let cargo_portfor = env!("CARGO_BIN_EXE_cargo-portfor");
     time(&mut command(

@@ -85,10 +85,6 @@ fn read_proc(path: &str) -> Option<String> {
 }
 
 impl Live {
-    pub(crate) fn snapshot() -> Live {
-        Live::default()
-    }
-
     fn listeners(&mut self) -> &HashMap<u16, Vec<u64>> {
         self.listeners.get_or_insert_with(|| {
             let mut listeners: HashMap<u16, Vec<u64>> = HashMap::new();
@@ -184,7 +180,7 @@ mod tests {
     fn a_listener_of_this_process_is_seen_with_its_pid() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let status = Live::snapshot().status(port);
+        let status = Live::default().status(port);
         assert_eq!(
             status,
             Status::Listening {
@@ -195,6 +191,6 @@ mod tests {
             }
         );
         drop(listener);
-        assert_eq!(Live::snapshot().status(port), Status::Free);
+        assert_eq!(Live::default().status(port), Status::Free);
     }
 }

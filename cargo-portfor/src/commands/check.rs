@@ -69,7 +69,7 @@ pub(crate) fn run(ctx: &mut Context<'_>) -> CliResult<i32> {
     // The selected packages' ports: system ranges, and who listens.
     let ranges =
         system_port_ranges().unwrap_or_else(|_| portfor_test::SystemPortRanges::fallback());
-    let mut live = Live::snapshot();
+    let mut live = Live::default();
     for package in workspace.selected() {
         let named = ctx.named(package)?;
         for (name, port, _) in names(package, &named)? {

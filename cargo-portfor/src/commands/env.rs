@@ -34,12 +34,15 @@ pub(crate) fn run(ctx: &mut Context<'_>, format: EnvFormat) -> CliResult<i32> {
             variables.push((var, port));
         }
     }
-    if ctx.out.json {
-        let map: Map<String, Value> = variables
+    // Values are strings, as environment variables are.
+    let as_json = || -> Map<String, Value> {
+        variables
             .iter()
             .map(|(k, v)| (k.clone(), json!(v.to_string())))
-            .collect();
-        ctx.out.document("env", json!({ "variables": map }))?;
+            .collect()
+    };
+    if ctx.out.json {
+        ctx.out.document("env", json!({ "variables": as_json() }))?;
         return Ok(exit::SUCCESS);
     }
     let lines: Vec<String> = match format {
@@ -50,13 +53,7 @@ pub(crate) fn run(ctx: &mut Context<'_>, format: EnvFormat) -> CliResult<i32> {
         EnvFormat::Dotenv | EnvFormat::Github | EnvFormat::Nextest => {
             variables.iter().map(|(k, v)| format!("{k}={v}")).collect()
         }
-        EnvFormat::Json => {
-            let map: Map<String, Value> = variables
-                .iter()
-                .map(|(k, v)| (k.clone(), json!(v.to_string())))
-                .collect();
-            vec![Value::Object(map).to_string()]
-        }
+        EnvFormat::Json => vec![Value::Object(as_json()).to_string()],
     };
     // GitHub Actions and nextest setup scripts read variables from the file
     // their environment names; append there when it is set.

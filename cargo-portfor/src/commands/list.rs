@@ -11,7 +11,7 @@ use crate::output::Style;
 pub(crate) fn run(ctx: &mut Context<'_>) -> CliResult<i32> {
     let workspace = ctx.workspace()?;
     let store = ctx.store()?;
-    let mut live = Live::snapshot();
+    let mut live = Live::default();
     let mut packages = Vec::new();
     for package in workspace.selected() {
         let named = ctx.named(package)?;
