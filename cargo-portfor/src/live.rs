@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use portfor_test::Builder;
+use portfor_test::{Builder, Protocol, SocketOwner};
 use serde::Serialize;
 
 /// The live state of a port.
@@ -53,92 +53,30 @@ impl Status {
 pub(crate) struct Live {
     /// Port -> socket inodes listening on it.
     listeners: Option<HashMap<u16, Vec<u64>>>,
-    /// Socket inode -> (pid, process name), filled on first need.
-    owners: Option<HashMap<u64, (u32, String)>>,
-}
-
-/// Parses `/proc/net/tcp` or `tcp6`: the listening sockets as (port, inode).
-fn parse_proc_net_tcp(text: &str) -> Vec<(u16, u64)> {
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            // sl local_address rem_address st tx:rx tr:tm retrnsmt uid timeout inode
-            if fields.get(3) != Some(&"0A") {
-                return None;
-            }
-            let port = u16::from_str_radix(fields.get(1)?.rsplit_once(':')?.1, 16).ok()?;
-            let inode = fields.get(9)?.parse().ok()?;
-            Some((port, inode))
-        })
-        .collect()
-}
-
-/// Reads a `/proc` file in as few `read` calls as possible: each call makes
-/// the kernel walk its socket tables again.
-fn read_proc(path: &str) -> Option<String> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut bytes = Vec::with_capacity(1 << 20);
-    file.read_to_end(&mut bytes).ok()?;
-    String::from_utf8(bytes).ok()
+    /// Socket inode -> its process, filled on first need.
+    owners: Option<HashMap<u64, SocketOwner>>,
 }
 
 impl Live {
     fn listeners(&mut self) -> &HashMap<u16, Vec<u64>> {
         self.listeners.get_or_insert_with(|| {
             let mut listeners: HashMap<u16, Vec<u64>> = HashMap::new();
-            if cfg!(target_os = "linux") {
-                for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
-                    for (port, inode) in read_proc(file)
-                        .as_deref()
-                        .map(parse_proc_net_tcp)
-                        .unwrap_or_default()
-                    {
-                        listeners.entry(port).or_default().push(inode);
-                    }
-                }
+            // Not Linux, or /proc unreadable: no owners to show, and a taken
+            // port is "in use".
+            let sockets = portfor_test::proc_sockets(Protocol::Tcp).unwrap_or_default();
+            for socket in sockets.iter().filter(|s| s.is_listening()) {
+                listeners
+                    .entry(socket.local_addr().port())
+                    .or_default()
+                    .push(socket.inode());
             }
             listeners
         })
     }
 
-    fn owners(&mut self) -> &HashMap<u64, (u32, String)> {
-        self.owners.get_or_insert_with(|| {
-            let mut owners = HashMap::new();
-            let Ok(procs) = std::fs::read_dir("/proc") else {
-                return owners;
-            };
-            for entry in procs.flatten() {
-                let Some(pid) = entry
-                    .file_name()
-                    .to_str()
-                    .and_then(|s| s.parse::<u32>().ok())
-                else {
-                    continue;
-                };
-                let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
-                    continue;
-                };
-                let name = std::fs::read_to_string(entry.path().join("comm"))
-                    .map(|s| s.trim().to_owned())
-                    .unwrap_or_default();
-                for fd in fds.flatten() {
-                    let Ok(link) = std::fs::read_link(fd.path()) else {
-                        continue;
-                    };
-                    let link = link.to_string_lossy();
-                    if let Some(inode) = link
-                        .strip_prefix("socket:[")
-                        .and_then(|s| s.strip_suffix(']'))
-                        .and_then(|s| s.parse::<u64>().ok())
-                    {
-                        owners.entry(inode).or_insert_with(|| (pid, name.clone()));
-                    }
-                }
-            }
-            owners
-        })
+    fn owners(&mut self) -> &HashMap<u64, SocketOwner> {
+        self.owners
+            .get_or_insert_with(|| portfor_test::socket_owners().unwrap_or_default())
     }
 
     /// The status of `port` now.
@@ -154,8 +92,8 @@ impl Live {
                     .iter()
                     .find_map(|inode| self.owners().get(inode).cloned());
                 Status::Listening {
-                    pid: owner.as_ref().map(|(pid, _)| *pid),
-                    process: owner.map(|(_, name)| name),
+                    pid: owner.as_ref().map(SocketOwner::pid),
+                    process: owner.map(|o| o.name().to_owned()),
                 }
             }
             None => Status::InUse,
@@ -166,14 +104,6 @@ impl Live {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn listeners_are_read_from_proc_net_tcp() {
-        let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
-                    \x20  0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0000000000000000 100 0 0 10 0\n\
-                    \x20  1: 0100007F:C350 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 67890 1 0000000000000000 100 0 0 10 0\n";
-        assert_eq!(parse_proc_net_tcp(text), [(8080, 12345)]);
-    }
 
     #[cfg(target_os = "linux")]
     #[test]
