@@ -20,7 +20,7 @@ use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use portfor_test::{Builder, ChildOutput, Server, ServerBuilder};
+use portfor_test::{Builder, ChildOutput, ServerBuilder};
 
 /// Generous: Python starts in tens of milliseconds, but machines are shared.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -287,7 +287,7 @@ fn is_gone(pid: u32) -> bool {
 /// Drops `server`, and waits up to 3 s for `addr` to be free.
 #[cfg(unix)]
 #[track_caller]
-fn assert_drop_frees(server: Server, addr: SocketAddr) {
+fn assert_drop_frees(server: portfor_test::Server, addr: SocketAddr) {
     assert!(!can_bind(addr), "the server should hold {addr}");
     let start = Instant::now();
     drop(server);
@@ -568,7 +568,7 @@ fn servers_started_by_parallel_threads_stay_apart() {
             })
         })
         .collect();
-    let servers: Vec<(Server, SocketAddr)> =
+    let servers: Vec<(portfor_test::Server, SocketAddr)> =
         threads.into_iter().map(|t| t.join().unwrap()).collect();
     let mut ports: Vec<u16> = servers.iter().map(|(_, a)| a.port()).collect();
     ports.sort_unstable();

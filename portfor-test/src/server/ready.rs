@@ -43,8 +43,10 @@ pub(super) enum Seen {
     Nothing { port: u16, protocol: Protocol },
     /// The server's socket is on an address that does not serve the one
     /// asked for (`::1` for 127.0.0.1, say).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     OtherAddress(SocketAddr),
     /// A socket on the port that is not the server's.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Foreign {
         addr: SocketAddr,
         inode: u64,
@@ -52,6 +54,7 @@ pub(super) enum Seen {
         owner: Option<(u32, String)>,
     },
     /// A process of the server's tree whose sockets cannot be read.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Unreadable { pid: u32, error: String },
     /// A connection attempt failed (where no `/proc` tells more).
     #[cfg_attr(target_os = "linux", allow(dead_code))]
