@@ -143,20 +143,22 @@ fn a_child_that_exits_fails_fast_with_its_status_and_stderr() {
 
 #[test]
 fn an_uncaptured_stderr_is_said_to_be_so() {
-    let mut command = python();
-    command.args([
-        "-c",
-        "import sys\nsys.stderr.write('unseen\\n')\nsys.exit(4)",
-    ]);
-    let mut builder = builder();
-    builder.stderr(ChildOutput::Null);
-    let error = builder.spawn(command).unwrap_err();
-    assert_eq!(error.exit_status().unwrap().code(), Some(4));
-    assert_eq!(error.server_stderr(), None);
-    assert!(
-        error.to_string().ends_with("its stderr was not captured"),
-        "{error}"
-    );
+    for output in [ChildOutput::Null, ChildOutput::Inherit] {
+        let mut command = python();
+        command.args([
+            "-c",
+            "import sys\nsys.stderr.write('a server error, not a test failure\\n')\nsys.exit(4)",
+        ]);
+        let mut builder = builder();
+        builder.stderr(output);
+        let error = builder.spawn(command).unwrap_err();
+        assert_eq!(error.exit_status().unwrap().code(), Some(4));
+        assert_eq!(error.server_stderr(), None);
+        assert!(
+            error.to_string().ends_with("its stderr was not captured"),
+            "{error}"
+        );
+    }
 }
 
 #[test]
@@ -356,6 +358,50 @@ fn a_grandchild_that_ignores_sigterm_is_killed_after_the_grace_period() {
     assert_drop_frees(server, addr);
     #[cfg(target_os = "linux")]
     assert!(is_gone(grandchild), "grandchild {grandchild} still running");
+}
+
+/// While a stopping server's processes still hold the port, the claim
+/// stands. The claim is checked first and the port second, so that
+/// "unclaimed, then held" can only mean the claim ended too early.
+#[cfg(unix)]
+#[test]
+fn the_claim_ends_only_after_the_servers_processes_are_gone() {
+    let mut ports = Builder::new();
+    ports.claim_dir(claim_dir());
+    let mut command = Command::new("sh");
+    command.args(["-c", "python3 -c \"$SERVE\" & wait"]).env(
+        "SERVE",
+        "import http.server, os, signal\n\
+         signal.signal(signal.SIGTERM, signal.SIG_IGN)\n\
+         address = ('127.0.0.1', int(os.environ['PORT']))\n\
+         http.server.HTTPServer(address, http.server.SimpleHTTPRequestHandler).serve_forever()",
+    );
+    let mut builder = builder();
+    // Half a second in which the port stays held while the server stops.
+    builder.grace_period(Duration::from_millis(500));
+    let server = builder.spawn(command).unwrap();
+    let (port, addr) = (server.port(), server.addr());
+    let dropping = std::thread::spawn(move || drop(server));
+    let deadline = Instant::now() + PATIENCE;
+    let mut held_while_stopping = 0;
+    loop {
+        let claimed = ports.is_claimed(port).unwrap();
+        let free = can_bind(addr);
+        assert!(
+            claimed || free,
+            "the claim ended while {addr} was still held"
+        );
+        if !claimed {
+            break;
+        }
+        held_while_stopping += usize::from(!free);
+        assert!(Instant::now() < deadline, "the claim never ended");
+    }
+    dropping.join().unwrap();
+    assert!(
+        held_while_stopping > 0,
+        "the port was never seen held while stopping"
+    );
 }
 
 /// Another process listening on the port is not the server, on Linux,

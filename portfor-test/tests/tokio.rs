@@ -1,7 +1,6 @@
 //! `Reservation::tokio_listener` (the `tokio` feature).
 
 #![cfg(feature = "tokio")]
-
 // A test skipped for want of IPv6 says so on stderr.
 #![allow(clippy::print_stderr)]
 

@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use super::Server;
@@ -12,6 +12,7 @@ use super::command::{self, Parts};
 use super::ready::{self, Outcome};
 use super::tree::{self, ProcessTree};
 use crate::error::{Error, Protocol, Result};
+use crate::reservation::Reservation;
 use crate::select::Builder;
 
 /// How long [`Server::spawn`] waits for the server to listen, by default.
@@ -224,18 +225,47 @@ impl ServerBuilder {
             ports.hold(true);
         }
         let reservation = ports.reserve()?;
-        let listen = SocketAddr::new(self.address, reservation.port());
         let parts = Parts::of(&command, reservation.port());
+        let shown = parts.display();
+        let child_command = self.child_command(&command, &parts, &reservation)?;
+        let (mut child, tree) = start(child_command, &shown)?;
+        let server = Server {
+            stdout: child.stdout.take().map(Capture::start),
+            stderr: child.stderr.take().map(Capture::start),
+            child,
+            tree,
+            listen: SocketAddr::new(self.address, reservation.port()),
+            protocol: self.protocol(),
+            grace: self.grace,
+            command: shown,
+            reservation: Some(reservation),
+            status: None,
+        };
+        if self.socket_activation {
+            return Ok(server);
+        }
+        self.wait_ready(server)
+    }
+
+    /// The command the child runs: the caller's `parts`, through the
+    /// activation wrapper if asked, with the port in its environment, the
+    /// output options, and a process group of its own.
+    fn child_command(
+        &self,
+        command: &Command,
+        parts: &Parts,
+        reservation: &Reservation,
+    ) -> Result<Command> {
         let activation = match self.socket_activation {
             true => Some(Activation::bind(
-                &reservation,
+                reservation,
                 self.address,
                 self.protocol(),
             )?),
             false => None,
         };
         let mut child_command = match &activation {
-            Some(activation) => activation.command(&parts),
+            Some(activation) => activation.command(parts),
             None => {
                 let mut plain = Command::new(&parts.program);
                 plain.args(&parts.args);
@@ -243,7 +273,7 @@ impl ServerBuilder {
             }
         };
         command::carry_over(
-            &command,
+            command,
             &mut child_command,
             &self.port_env,
             reservation.port(),
@@ -255,40 +285,7 @@ impl ServerBuilder {
             activation.hand_over(&mut child_command);
         }
         tree::prepare(&mut child_command);
-
-        let shown = parts.display();
-        let spawned = child_command.spawn();
-        // Closes this process's copy of an activation socket.
-        drop(child_command);
-        let mut child =
-            spawned.map_err(|e| Error::io(format!("failed to start server `{shown}`"), e))?;
-        let tree = match ProcessTree::adopt(&child) {
-            Ok(tree) => tree,
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Error::io(
-                    format!("failed to give server `{shown}` a process tree of its own"),
-                    e,
-                ));
-            }
-        };
-        let server = Server {
-            stdout: child.stdout.take().map(Capture::start),
-            stderr: child.stderr.take().map(Capture::start),
-            child,
-            tree,
-            listen,
-            protocol: self.protocol(),
-            grace: self.grace,
-            command: shown,
-            reservation: Some(reservation),
-            status: None,
-        };
-        if self.socket_activation {
-            return Ok(server);
-        }
-        self.wait_ready(server)
+        Ok(child_command)
     }
 
     fn wait_ready(&self, mut server: Server) -> Result<Server> {
@@ -306,5 +303,47 @@ impl ServerBuilder {
                 Err(server.fail(|s| Error::server_timeout(s, waited, seen.to_string())))
             }
         }
+    }
+}
+
+/// Spawns `child_command` and gives the child a process tree of its own
+/// (a job object on Windows), killing it if that fails.
+fn start(mut child_command: Command, shown: &str) -> Result<(Child, ProcessTree)> {
+    let spawned = child_command.spawn();
+    // Closes this process's copy of an activation socket.
+    drop(child_command);
+    let mut child =
+        spawned.map_err(|e| Error::io(format!("failed to start server `{shown}`"), e))?;
+    match ProcessTree::adopt(&child) {
+        Ok(tree) => Ok((child, tree)),
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(Error::io(
+                format!("failed to give server `{shown}` a process tree of its own"),
+                e,
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The defaults the documentation and the README state.
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let builder = ServerBuilder::new();
+        assert_eq!(builder.timeout, Duration::from_secs(30));
+        assert_eq!(builder.grace, Duration::from_secs(1));
+        assert_eq!(builder.port_env, "PORT");
+        assert_eq!(builder.address, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(builder.protocol(), Protocol::Tcp);
+        assert!(!builder.hold && !builder.socket_activation);
+        assert_eq!(
+            (builder.stdout, builder.stderr),
+            (ChildOutput::Capture, ChildOutput::Capture)
+        );
     }
 }
