@@ -20,6 +20,8 @@ use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use portfor_test::{Builder, ChildOutput, ServerBuilder};
 
 /// Generous: Python starts in tens of milliseconds, but machines are shared.
@@ -358,6 +360,53 @@ fn a_grandchild_that_ignores_sigterm_is_killed_after_the_grace_period() {
     assert_drop_frees(server, addr);
     #[cfg(target_os = "linux")]
     assert!(is_gone(grandchild), "grandchild {grandchild} still running");
+}
+
+/// The same as above with no Python and no shell, so that it runs on every
+/// platform (Windows included, where the job object does the stopping):
+/// this test binary is the server (`ROLE=parent`), which starts itself
+/// again as the grandchild that listens (`ROLE=serve`).
+#[test]
+fn a_rust_server_and_the_grandchild_it_started_are_stopped() {
+    const TEST: &str = "a_rust_server_and_the_grandchild_it_started_are_stopped";
+    if common::is_child(TEST) {
+        if std::env::var("ROLE").unwrap() == "serve" {
+            let port: u16 = std::env::var("PORT").unwrap().parse().unwrap();
+            let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+            for stream in listener.incoming() {
+                let _ = stream.unwrap().write_all(b"hello\n");
+            }
+        } else {
+            let mut grandchild = common::child_command(TEST, &[]);
+            grandchild
+                .env("ROLE", "serve")
+                .spawn()
+                .unwrap()
+                .wait()
+                .unwrap();
+        }
+        return;
+    }
+    let mut command = common::child_command(TEST, &[]);
+    command.env("ROLE", "parent");
+    let server = builder().spawn(command).unwrap();
+    let addr = server.addr();
+    let mut reply = String::new();
+    TcpStream::connect(addr)
+        .unwrap()
+        .read_to_string(&mut reply)
+        .unwrap();
+    assert!(reply.ends_with("hello\n"), "{reply:?}");
+    assert!(!can_bind(addr), "the grandchild should hold {addr}");
+    let start = Instant::now();
+    drop(server);
+    while !can_bind(addr) {
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{addr} still held 3 s after the drop"
+        );
+        sleep(Duration::from_millis(20));
+    }
 }
 
 /// While a stopping server's processes still hold the port, the claim
