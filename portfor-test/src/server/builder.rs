@@ -54,7 +54,6 @@ impl ChildOutput {
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # if std::process::Command::new("python3").arg("-V").output().is_err() { return Ok(()) }
 /// use std::process::Command;
 /// use std::time::Duration;
 ///

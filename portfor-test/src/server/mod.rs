@@ -98,7 +98,6 @@ const STDERR_DRAIN: Duration = Duration::from_secs(1);
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # if std::process::Command::new("python3").arg("-V").output().is_err() { return Ok(()) }
 /// use std::io::{Read, Write};
 /// use std::process::Command;
 ///
