@@ -278,7 +278,7 @@ impl Error {
 
     /// Whether a server did not listen within its timeout
     /// ([`ServerBuilder::timeout`](crate::ServerBuilder::timeout)).
-    pub fn is_timeout(&self) -> bool {
+    pub fn is_server_timeout(&self) -> bool {
         matches!(*self.kind, ErrorKind::ServerTimeout { .. })
     }
 
@@ -506,7 +506,7 @@ mod tests {
         );
         assert_eq!(exited.exit_status().unwrap().code(), Some(3));
         assert_eq!(exited.server_stderr(), Some("boom\n"));
-        assert!(!exited.is_timeout());
+        assert!(!exited.is_server_timeout());
         assert_eq!(io::Error::from(exited).kind(), io::ErrorKind::Other);
 
         let timeout = Error::server_timeout(
@@ -519,7 +519,7 @@ mod tests {
             "server `srv --port 4000` was not listening on 127.0.0.1:4000 (tcp) after 30s: \
              no socket was listening on port 4000 (tcp); it wrote nothing to stderr"
         );
-        assert!(timeout.is_timeout() && timeout.exit_status().is_none());
+        assert!(timeout.is_server_timeout() && timeout.exit_status().is_none());
         assert_eq!(io::Error::from(timeout).kind(), io::ErrorKind::TimedOut);
     }
 

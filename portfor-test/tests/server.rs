@@ -140,7 +140,7 @@ fn a_child_that_exits_fails_fast_with_its_status_and_stderr() {
     let message = error.to_string();
     assert!(message.contains("exit status: 3"), "{message}");
     assert!(message.contains("boom: no such config file"), "{message}");
-    assert!(!error.is_timeout());
+    assert!(!error.is_server_timeout());
 }
 
 #[test]
@@ -173,7 +173,7 @@ fn a_server_that_never_listens_times_out_saying_what_was_seen() {
     let error = builder.spawn(command).unwrap_err();
     // Well under the sleep: the timeout ended the wait and the child.
     assert!(start.elapsed() < Duration::from_secs(30), "{error}");
-    assert!(error.is_timeout(), "{error}");
+    assert!(error.is_server_timeout(), "{error}");
     assert!(error.exit_status().is_none());
     let message = error.to_string();
     assert!(message.contains("after 1s"), "{message}");
@@ -488,7 +488,7 @@ fn a_listener_that_is_not_the_childs_does_not_count() {
     let port = intruder.local_addr().unwrap().port();
     // A connection succeeds: polling `connect` would have been fooled.
     TcpStream::connect(("127.0.0.1", port)).unwrap();
-    assert!(error.is_timeout(), "{error}");
+    assert!(error.is_server_timeout(), "{error}");
     let message = error.to_string();
     let expected = format!(
         "127.0.0.1:{port} was held by a process outside the server's process tree (pid {}",
@@ -511,7 +511,7 @@ fn a_listener_on_another_address_does_not_count() {
     let mut builder = builder();
     builder.timeout(Duration::from_secs(3));
     let error = builder.spawn(command).unwrap_err();
-    assert!(error.is_timeout(), "{error}");
+    assert!(error.is_server_timeout(), "{error}");
     assert!(
         error
             .to_string()

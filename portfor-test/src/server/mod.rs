@@ -75,7 +75,7 @@ const STDERR_DRAIN: Duration = Duration::from_secs(1);
 /// of its exit, with its exit status and the end of its stderr
 /// ([`Error::exit_status`], [`Error::server_stderr`]); one that is not ready
 /// within the timeout (30 s by default) fails with what was seen on the port
-/// ([`Error::is_timeout`]). Either way its processes are stopped first.
+/// ([`Error::is_server_timeout`]). Either way its processes are stopped first.
 ///
 /// # Stopping
 ///
