@@ -134,6 +134,7 @@ mod reservation;
 mod rng;
 mod select;
 mod server;
+mod spawn_lock;
 mod store;
 mod system_ranges;
 mod table;

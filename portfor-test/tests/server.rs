@@ -304,6 +304,30 @@ fn assert_drop_frees(server: portfor_test::Server, addr: SocketAddr) {
     }
 }
 
+/// Who has a TCP socket on `port`, for failure messages (Linux; elsewhere
+/// nothing).
+#[cfg(unix)]
+fn holders(port: u16) -> String {
+    let sockets = portfor_test::proc_sockets(portfor_test::Protocol::Tcp).unwrap_or_default();
+    let owners = portfor_test::socket_owners().unwrap_or_default();
+    let found: Vec<String> = sockets
+        .iter()
+        .filter(|s| s.local_addr().port() == port)
+        .map(|s| {
+            let owner = owners.get(&s.inode()).map(|o| (o.pid(), o.name()));
+            format!(
+                "{} listening {} owner {owner:?}",
+                s.local_addr(),
+                s.is_listening()
+            )
+        })
+        .collect();
+    format!(
+        "sockets on port {port}: {found:?} (this process: {})",
+        std::process::id()
+    )
+}
+
 /// The pid of the process listening on `port` (Linux).
 #[cfg(target_os = "linux")]
 fn listener_pid(port: u16) -> u32 {
@@ -412,9 +436,18 @@ fn a_rust_server_and_the_grandchild_it_started_are_stopped() {
 /// While a stopping server's processes still hold the port, the claim
 /// stands. The claim is checked first and the port second, so that
 /// "unclaimed, then held" can only mean the claim ended too early.
+///
+/// It runs alone in a process of its own: under `cargo test`, a child
+/// another test forks holds a copy of this test's last probe listener until
+/// its `exec`, which would look like the port still held.
 #[cfg(unix)]
 #[test]
 fn the_claim_ends_only_after_the_servers_processes_are_gone() {
+    const TEST: &str = "the_claim_ends_only_after_the_servers_processes_are_gone";
+    if !common::is_child(TEST) {
+        common::assert_child_passed(common::child_command(TEST, &[]));
+        return;
+    }
     let mut ports = Builder::new();
     ports.claim_dir(claim_dir());
     let mut command = Command::new("sh");
@@ -438,7 +471,8 @@ fn the_claim_ends_only_after_the_servers_processes_are_gone() {
         let free = can_bind(addr);
         assert!(
             claimed || free,
-            "the claim ended while {addr} was still held"
+            "the claim ended while {addr} was still held: {}",
+            holders(port)
         );
         if !claimed {
             break;
@@ -640,6 +674,9 @@ fn a_command_that_cannot_start_names_itself() {
 
 /// Servers from many threads at once: each gets its own port, and none
 /// inherits another's socket (a leak would keep a port bound after drop).
+/// Before probes and spawns were kept apart (`spawn_lock`), a child forked
+/// here could hold another thread's probe socket, and that thread's bind of
+/// the port failed with "address in use".
 #[cfg(unix)]
 #[test]
 fn servers_started_by_parallel_threads_stay_apart() {

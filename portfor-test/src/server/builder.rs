@@ -216,17 +216,10 @@ impl ServerBuilder {
     /// cannot be started, it exits before it listens, or it does not listen
     /// within the timeout: see [Readiness](Server#readiness).
     pub fn spawn(&self, command: Command) -> Result<Server> {
-        let mut ports = self.ports.clone();
-        if self.udp {
-            ports.udp(true);
-        }
-        if self.hold {
-            ports.hold(true);
-        }
-        let reservation = ports.reserve()?;
+        let (reservation, activation) = self.reserve()?;
         let parts = Parts::of(&command, reservation.port());
         let shown = parts.display();
-        let child_command = self.child_command(&command, &parts, &reservation)?;
+        let child_command = self.child_command(&command, &parts, &reservation, activation);
         let (mut child, tree) = start(child_command, &shown)?;
         let server = Server {
             stdout: child.stdout.take().map(Capture::start),
@@ -246,6 +239,32 @@ impl ServerBuilder {
         self.wait_ready(server)
     }
 
+    /// Reserves a port and, for socket activation, binds its socket. A port
+    /// found taken at that bind (by a program that ignores portfor, or by a
+    /// copy of a probe socket in a child that other code of this process is
+    /// starting) is given up for another, up to [`BIND_ATTEMPTS`] times.
+    fn reserve(&self) -> Result<(Reservation, Option<Activation>)> {
+        let mut ports = self.ports.clone();
+        if self.udp {
+            ports.udp(true);
+        }
+        if self.hold {
+            ports.hold(true);
+        }
+        let mut attempts = 1;
+        loop {
+            let reservation = ports.reserve()?;
+            if !self.socket_activation {
+                return Ok((reservation, None));
+            }
+            match Activation::bind(&reservation, self.address, self.protocol()) {
+                Ok(activation) => return Ok((reservation, Some(activation))),
+                Err(e) if attempts < BIND_ATTEMPTS && is_addr_in_use(&e) => attempts += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// The command the child runs: the caller's `parts`, through the
     /// activation wrapper if asked, with the port in its environment, the
     /// output options, and a process group of its own.
@@ -254,15 +273,8 @@ impl ServerBuilder {
         command: &Command,
         parts: &Parts,
         reservation: &Reservation,
-    ) -> Result<Command> {
-        let activation = match self.socket_activation {
-            true => Some(Activation::bind(
-                reservation,
-                self.address,
-                self.protocol(),
-            )?),
-            false => None,
-        };
+        activation: Option<Activation>,
+    ) -> Command {
         let mut child_command = match &activation {
             Some(activation) => activation.command(parts),
             None => {
@@ -284,7 +296,7 @@ impl ServerBuilder {
             activation.hand_over(&mut child_command);
         }
         tree::prepare(&mut child_command);
-        Ok(child_command)
+        child_command
     }
 
     fn wait_ready(&self, mut server: Server) -> Result<Server> {
@@ -305,10 +317,22 @@ impl ServerBuilder {
     }
 }
 
+/// How many ports a socket-activated server tries to bind.
+const BIND_ATTEMPTS: u32 = 3;
+
+fn is_addr_in_use(error: &Error) -> bool {
+    error
+        .io_error()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::AddrInUse)
+}
+
 /// Spawns `child_command` and gives the child a process tree of its own
 /// (a job object on Windows), killing it if that fails.
 fn start(mut child_command: Command, shown: &str) -> Result<(Child, ProcessTree)> {
-    let spawned = child_command.spawn();
+    let spawned = {
+        let _spawning = crate::spawn_lock::spawning();
+        child_command.spawn()
+    };
     // Closes this process's copy of an activation socket.
     drop(child_command);
     let mut child =

@@ -34,7 +34,7 @@ pub(super) fn check(_child: u32, addr: SocketAddr, protocol: Protocol) -> Result
                 }),
             })
         }
-        Protocol::Udp => Ok(match probe::bind_exclusive(addr, Protocol::Udp) {
+        Protocol::Udp => Ok(match probe_udp(addr) {
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => Check::Ready,
             _ => Check::NotYet(Seen::Nothing {
                 port: addr.port(),
@@ -42,4 +42,11 @@ pub(super) fn check(_child: u32, addr: SocketAddr, protocol: Protocol) -> Result
             }),
         }),
     }
+}
+
+/// An exclusive UDP bind of `addr`, closed at once, while no server spawn
+/// can copy it (see `spawn_lock`).
+fn probe_udp(addr: SocketAddr) -> io::Result<()> {
+    let _probing = crate::spawn_lock::probing();
+    probe::bind_exclusive(addr, Protocol::Udp).map(drop)
 }
