@@ -346,7 +346,7 @@ fn bad_input_is_an_error_with_exit_2() {
     fs::create_dir(&dir).unwrap();
     f.cargo_portfor(&["list", "--store", dir.to_str().unwrap()])
         .code(2)
-        .error("failed to read store");
+        .error("is a directory; a store must be a regular file");
     fs::write(f.user_store(), "no section\n").unwrap();
     f.cargo_portfor(&["list", "-p", "web"])
         .code(2)

@@ -139,7 +139,7 @@ fn a_malformed_or_unreadable_store_is_an_error_not_a_traceback() {
     for args in [&["-l"][..], &["bar"][..], &["-u", "foo"][..]] {
         f.port_for(args).code(1).error_line(
             "port-for: error: ",
-            &format!("malformed store {store}: line 3"),
+            &format!("malformed store {store}: line 2: \"foo\" is bound to \"22357\\nlead = 25498\", which is not a number (indented, line 3 continues the value)"),
         );
     }
     // A store path that cannot be read as a file.
@@ -147,7 +147,10 @@ fn a_malformed_or_unreadable_store_is_an_error_not_a_traceback() {
     fs::create_dir(&dir).unwrap();
     f.port_for(&["--store", dir.to_str().unwrap(), "-l"])
         .code(1)
-        .error_line("port-for: error: ", "failed to read store");
+        .error_line(
+            "port-for: error: ",
+            "is a directory; a store must be a regular file",
+        );
 }
 
 #[test]

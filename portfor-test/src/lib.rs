@@ -137,5 +137,7 @@ pub use reservation::{Reservation, free_port, try_free_port};
 pub use select::{
     ALLOW_EPHEMERAL_ENV, Builder, DEFAULT_ATTEMPTS, GOOD_RANGE_BORDER, GOOD_RANGE_MIN_LEN,
 };
-pub use store::{CHECKOUTS_SECTION, LOCK_TIMEOUT, Store, parse_port_arg, validate_name};
+pub use store::{
+    CHECKOUTS_SECTION, LOCK_TIMEOUT, REWRITE_SETTLE, Store, parse_port_arg, validate_name,
+};
 pub use system_ranges::{DEFAULT_EPHEMERAL_RANGE, SystemPortRanges, system_port_ranges};
