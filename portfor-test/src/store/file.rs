@@ -9,13 +9,12 @@
 //! writer would rename its result over port-for's, losing everything. So:
 //!
 //! - a file that changes while it is read is read again;
-//! - an empty file that was emptied in place (modified after it was
-//!   created) less than [`SETTLE`] ago is waited for: port-for writes right
-//!   after it empties it, so content soon follows; a file portfor empties
-//!   is a new file renamed into place, created and modified together, and
-//!   is not waited for;
-//! - a non-empty file modified in place less than [`QUIET`] ago is read
-//!   again after a pause, until two reads agree;
+//! - an empty file modified less than [`SETTLE`] ago is waited for:
+//!   port-for writes right after it empties the file, so content soon
+//!   follows (portfor itself never leaves a store empty, see
+//!   `ini::Document::remove`, so its own files are never waited for);
+//! - a file modified less than [`QUIET`] ago is read again after a pause,
+//!   until two reads agree;
 //! - just before the rename, the file must be exactly as read (device,
 //!   inode, size, modification and change times); if not, the change is
 //!   made again on the new content.
@@ -31,9 +30,6 @@ use super::REWRITE_SETTLE as SETTLE;
 
 /// How recent an in-place modification must be to read the file twice.
 pub(crate) const QUIET: Duration = Duration::from_millis(50);
-
-/// A file modified more than this after it was created was written in place.
-const IN_PLACE: Duration = Duration::from_millis(5);
 
 /// What identifies one state of a file: if any of it differs, the file
 /// changed.
@@ -131,18 +127,6 @@ fn open_regular(path: &Path) -> Result<Option<(File, fs::Metadata)>> {
     Ok(Some((file, meta)))
 }
 
-/// Whether the file was written in place after it was created (as port-for
-/// writes), rather than created with its content (as portfor writes, by
-/// renaming a new file into place). Unknown creation time: assume in place.
-fn written_in_place(meta: &fs::Metadata) -> bool {
-    match (meta.created(), meta.modified()) {
-        (Ok(created), Ok(modified)) => modified
-            .duration_since(created)
-            .is_ok_and(|gap| gap > IN_PLACE),
-        _ => true,
-    }
-}
-
 /// How long ago the file was modified (zero for a time in the future).
 fn age(meta: &fs::Metadata) -> Duration {
     meta.modified()
@@ -191,7 +175,6 @@ pub(crate) fn read(path: &Path, wait: bool) -> Result<Snapshot> {
             (Some(_), false) => true,
             (Some(s), true) => match &s.meta {
                 None => true,
-                Some(meta) if !written_in_place(meta) => true,
                 Some(meta) if s.bytes.is_empty() => age(meta) >= SETTLE,
                 Some(meta) => {
                     age(meta) >= QUIET || previous.as_ref().is_some_and(|p| *p == s.bytes)

@@ -19,11 +19,12 @@ pub const CHECKOUTS_SECTION: &str = "portfor.checkouts";
 /// How long a change waits for another process's change to the same store.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long an empty store that was emptied in place (as port-for empties
-/// its file before writing it) is taken for a rewrite in progress: reading
-/// it waits until it has content, or has stayed empty this long. port-for
-/// writes within milliseconds of emptying; a store portfor empties is
-/// replaced by a new file and never waited for.
+/// How long an empty store is taken for a rewrite in progress (port-for
+/// empties its file, then writes it): reading it waits until it has
+/// content, or has stayed empty this long since it was last modified.
+/// port-for writes within milliseconds of emptying; portfor never leaves a
+/// store empty (unbinding the last name leaves `[DEFAULT]`), so only a
+/// store port-for emptied, within this time, is waited for.
 pub const REWRITE_SETTLE: Duration = Duration::from_secs(5);
 
 /// A store of named ports: a file in port-for's format, `name = port` lines
@@ -52,7 +53,10 @@ pub const REWRITE_SETTLE: Duration = Duration::from_secs(5);
 /// was emptied in place less than [`REWRITE_SETTLE`] ago is waited for (it
 /// is port-for between emptying the file and writing it); and just before
 /// the rename the file must be exactly as read, or the change is made again
-/// on the new content. What remains: a port-for write that starts in the
+/// on the new content. So that its own files are never taken for that,
+/// portfor never leaves a store empty: unbinding the last name leaves
+/// `[DEFAULT]` (port-for leaves an empty file; both read either as an empty
+/// store). What remains: a port-for write that starts in the
 /// moment between that check and the rename is lost, as port-for's own
 /// concurrent writes lose each other's; and two port-for processes can
 /// still lose each other's bindings, which portfor cannot prevent.

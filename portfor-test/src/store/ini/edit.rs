@@ -140,7 +140,10 @@ impl Document {
 
     /// Removes the binding of `name` (lower-case) with its continuation
     /// lines; false when there is none. Nothing but empty `[DEFAULT]`
-    /// headers left: the empty file configparser writes.
+    /// headers left: one `[DEFAULT]` line. (configparser writes an empty
+    /// file; but an empty file is what port-for's store looks like while
+    /// port-for rewrites it, which readers wait out, so portfor never
+    /// leaves one.)
     pub(crate) fn remove(&mut self, name: &str) -> Result<bool, EditError> {
         let text = &self.text;
         let Some(item) = self.defaults.iter().find(|i| i.name.as_str(text) == name) else {
@@ -171,7 +174,9 @@ impl Document {
                 doc.default_headers.contains(&i) || doc.text[l.clone()].trim().is_empty()
             });
         if only_headers {
-            doc = Document::default();
+            let eol = doc.eol();
+            doc = read::parse(format!("[{DEFAULT}]{eol}").into_bytes())
+                .expect("a lone [DEFAULT] header reads");
         }
         *self = doc;
         Ok(true)
