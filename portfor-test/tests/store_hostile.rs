@@ -5,6 +5,9 @@
 //! Every store is a file in a temporary directory; no test touches
 //! `/etc/port-for.conf` or the user's store.
 
+// Skipped tests say why on stderr.
+#![allow(clippy::print_stderr)]
+
 mod common;
 
 use std::fs;
