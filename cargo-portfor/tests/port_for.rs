@@ -1,6 +1,9 @@
 //! `port-for`, the drop-in: exact output, exit codes and error lines, run
 //! as a real process against temporary stores (`PORTFOR_SYSTEM_STORE`).
 
+// Skipped tests say why on stderr.
+#![allow(clippy::print_stderr)]
+
 mod common;
 
 use std::fs;
