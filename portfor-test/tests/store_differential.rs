@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use portfor_test::{Builder, Store};
@@ -329,8 +329,17 @@ fn port_for_binds(rng: &mut Rng) -> Vec<(String, String)> {
 // --- The real port-for, in one Python process ---
 
 struct PortFor {
-    stdin: ChildStdin,
+    child: Child,
+    /// `None` once closed, which ends the harness.
+    stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
+}
+
+impl Drop for PortFor {
+    fn drop(&mut self) {
+        self.stdin = None;
+        let _ = self.child.wait();
+    }
 }
 
 const HARNESS: &str = r#"
@@ -359,13 +368,14 @@ impl PortFor {
             .spawn()
             .expect("failed to start python");
         PortFor {
-            stdin: child.stdin.take().unwrap(),
+            stdin: child.stdin.take(),
             stdout: BufReader::new(child.stdout.take().unwrap()),
+            child,
         }
     }
 
     fn ask(&mut self, request: Value) -> Result<Vec<(String, String)>, String> {
-        writeln!(self.stdin, "{request}").unwrap();
+        writeln!(self.stdin.as_mut().unwrap(), "{request}").unwrap();
         let mut line = String::new();
         self.stdout.read_line(&mut line).unwrap();
         let reply: Value = serde_json::from_str(&line).expect("python died");
