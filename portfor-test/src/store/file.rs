@@ -13,11 +13,12 @@
 //!   port-for writes right after it empties the file, so content soon
 //!   follows (portfor itself never leaves a store empty, see
 //!   `ini::Document::remove`, so its own files are never waited for);
-//! - a file modified less than [`QUIET`] ago is read again after a pause,
-//!   until two reads agree;
 //! - just before the rename, the file must be exactly as read (device,
 //!   inode, size, modification and change times); if not, the change is
-//!   made again on the new content.
+//!   made again on the new content. (A read caught between two of a
+//!   writer's `write` calls, which follow one another within microseconds,
+//!   is caught here: the check comes milliseconds later, after the new file
+//!   is written and synced.)
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
@@ -27,9 +28,6 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::error::{Error, Result};
 
 use super::REWRITE_SETTLE as SETTLE;
-
-/// How recent an in-place modification must be to read the file twice.
-pub(crate) const QUIET: Duration = Duration::from_millis(50);
 
 /// What identifies one state of a file: if any of it differs, the file
 /// changed.
@@ -167,23 +165,19 @@ fn read_once(path: &Path) -> Result<Option<Snapshot>> {
 pub(crate) fn read(path: &Path, wait: bool) -> Result<Snapshot> {
     let deadline = Instant::now() + SETTLE;
     let mut pause = Duration::from_millis(1);
-    let mut previous: Option<Vec<u8>> = None;
     loop {
         let snapshot = read_once(path)?;
         let settled = match (&snapshot, wait) {
             (None, _) => false,
             (Some(_), false) => true,
             (Some(s), true) => match &s.meta {
-                None => true,
                 Some(meta) if s.bytes.is_empty() => age(meta) >= SETTLE,
-                Some(meta) => {
-                    age(meta) >= QUIET || previous.as_ref().is_some_and(|p| *p == s.bytes)
-                }
+                _ => true,
             },
         };
         match snapshot {
             Some(snapshot) if settled || Instant::now() >= deadline => return Ok(snapshot),
-            Some(snapshot) => previous = Some(snapshot.bytes),
+            Some(_) => {}
             None if Instant::now() >= deadline => {
                 return Err(Error::invalid(format!(
                     "store {} kept changing while it was read for {}s",
@@ -194,7 +188,7 @@ pub(crate) fn read(path: &Path, wait: bool) -> Result<Snapshot> {
             None => {}
         }
         std::thread::sleep(pause);
-        pause = (pause * 2).min(QUIET);
+        pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
 

@@ -10,14 +10,48 @@ pub(crate) fn is_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
-/// `str.strip()`.
-pub(crate) fn strip(text: &str) -> &str {
-    text.trim_matches(is_space)
+/// [`is_space`] of an ASCII byte: `\t\n\x0b\x0c\r`, `\x1c`-`\x1f`, space.
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ')
 }
 
-/// `str.rstrip()`.
+/// `str.lstrip()`: bytes at a time while they are ASCII.
+pub(crate) fn lstrip(text: &str) -> &str {
+    let ascii = text.bytes().take_while(|&b| is_ascii_space(b)).count();
+    let rest = &text[ascii..];
+    match rest.bytes().next() {
+        Some(b) if b >= 0x80 => rest.trim_start_matches(is_space),
+        _ => rest,
+    }
+}
+
+/// `str.rstrip()`: bytes at a time while they are ASCII.
 pub(crate) fn rstrip(text: &str) -> &str {
-    text.trim_end_matches(is_space)
+    let ascii = text
+        .bytes()
+        .rev()
+        .take_while(|&b| is_ascii_space(b))
+        .count();
+    let rest = &text[..text.len() - ascii];
+    match rest.bytes().last() {
+        Some(b) if b >= 0x80 => rest.trim_end_matches(is_space),
+        _ => rest,
+    }
+}
+
+/// `str.strip()`.
+pub(crate) fn strip(text: &str) -> &str {
+    rstrip(lstrip(text))
+}
+
+/// The indentation configparser measures: the number of characters before
+/// the first that is not whitespace.
+pub(crate) fn indent(line: &str) -> usize {
+    let ascii = line.bytes().take_while(|&b| is_ascii_space(b)).count();
+    match line.as_bytes().get(ascii) {
+        Some(&b) if b >= 0x80 => ascii + line[ascii..].chars().take_while(|&c| is_space(c)).count(),
+        _ => ascii,
+    }
 }
 
 /// Upper-case and title-case characters outside ASCII whose lower-case form
@@ -192,6 +226,12 @@ fn lowers_alike(c: char) -> bool {
 /// the first character whose lower-case form depends on the Python (or
 /// Unicode) version.
 pub(crate) fn lower(text: &str) -> Result<Cow<'_, str>, char> {
+    if text.is_ascii() {
+        return Ok(match text.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => Cow::Owned(text.to_ascii_lowercase()),
+            false => Cow::Borrowed(text),
+        });
+    }
     if let Some(c) = text.chars().find(|&c| !lowers_alike(c)) {
         return Err(c);
     }
@@ -224,6 +264,14 @@ const MAX_STR_DIGITS: usize = 4300;
 /// other Unicode White_Space; not `\x1c`-`\x1f`), a sign, digits with
 /// single underscores between them, leading zeros allowed.
 pub(crate) fn int(text: &str) -> Int {
+    // The common case: a port in plain digits.
+    if (1..=5).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
+        let value = text.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+        return match value {
+            1..=65535 => Int::Port(value as u16),
+            _ => Int::NotAPort,
+        };
+    }
     let text = text.trim_matches(char::is_whitespace);
     let (negative, digits) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
@@ -276,6 +324,11 @@ mod tests {
             assert!(!is_space(c), "{c:?}");
         }
         assert_eq!(strip("\x1c foo \u{3000}"), "foo");
+        assert_eq!(strip(" \u{3000} \x1cfoo\u{85}\t"), "foo");
+        assert_eq!(strip("\u{feff}foo "), "\u{feff}foo");
+        assert_eq!(indent("\t \u{3000}\x1c x"), 5);
+        assert_eq!(indent("x"), 0);
+        assert_eq!(indent(" \u{feff}x"), 1);
     }
 
     #[test]

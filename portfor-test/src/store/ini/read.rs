@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
 use super::python::{self, Int};
@@ -61,15 +61,34 @@ pub(super) fn section_header(stripped: &str) -> Option<&str> {
     (end > 0).then(|| &rest[..end])
 }
 
-/// The index, in characters, of the first character that is not
-/// whitespace: configparser's indentation of a line.
-fn indent(line: &str) -> usize {
-    line.chars().take_while(|&c| python::is_space(c)).count()
-}
-
 /// The byte offset of `part` (a subslice) within `whole`.
 fn offset_in(whole: &str, part: &str) -> usize {
     part.as_ptr() as usize - whole.as_ptr() as usize
+}
+
+/// FNV-1a: names are short, and a collision only costs a comparison.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = fnv1a(bytes);
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
 }
 
 /// Where options go: `[DEFAULT]`, or one of the other sections.
@@ -96,7 +115,7 @@ struct Reader<'a> {
     pending_blank: usize,
     /// Hashes of the names of each section (`[DEFAULT]` first), so that a
     /// name found twice costs no scan of the names before it.
-    seen: Vec<HashSet<u64>>,
+    seen: Vec<HashSet<u64, BuildHasherDefault<Identity>>>,
     /// The first line `_read` reports at the end (`ParsingError`).
     deferred: Option<SyntaxError>,
 }
@@ -139,11 +158,9 @@ impl<'a> Reader<'a> {
             Target::Section(i) => i + 1,
         };
         if self.seen.len() <= slot {
-            self.seen.resize_with(slot + 1, HashSet::new);
+            self.seen.resize_with(slot + 1, HashSet::default);
         }
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        name.hash(&mut hasher);
-        if self.seen[slot].insert(hasher.finish()) {
+        if self.seen[slot].insert(fnv1a(name.as_bytes())) {
             return false;
         }
         // Same hash: compare for real.
@@ -171,7 +188,7 @@ impl<'a> Reader<'a> {
             }
             return Ok(());
         }
-        let cur_indent = indent(raw);
+        let cur_indent = python::indent(raw);
         if self.cursect.is_some() && self.optname.is_some() && cur_indent > self.indent_level {
             self.continue_value(index, stripped);
             return Ok(());
@@ -209,7 +226,7 @@ impl<'a> Reader<'a> {
     /// An option line, `name = value` or `name: value`.
     fn option(&mut self, index: usize, target: Target, stripped: &str) -> Result<(), SyntaxError> {
         let number = index + 1;
-        let Some(split) = stripped.find(['=', ':']) else {
+        let Some(split) = stripped.bytes().position(|b| b == b'=' || b == b':') else {
             // configparser carries on and raises at the end; the current
             // option stays current.
             self.defer(SyntaxError::fails(
@@ -267,17 +284,20 @@ impl<'a> Reader<'a> {
 
 /// Runs `_read` over every line, then `_join_multiline_values`.
 fn parse_lines(text: &str, lines: Vec<Range<usize>>) -> Result<Reader<'_>, SyntaxError> {
+    // Nearly every line of a store is a binding.
+    let mut seen = HashSet::default();
+    seen.reserve(lines.len());
     let mut reader = Reader {
         text,
+        defaults: Vec::with_capacity(lines.len()),
         lines,
-        defaults: Vec::new(),
         sections: Vec::new(),
         default_headers: Vec::new(),
         cursect: None,
         optname: None,
         indent_level: 0,
         pending_blank: 0,
-        seen: Vec::new(),
+        seen: vec![seen],
         deferred: None,
     };
     for index in 0..reader.lines.len() {
