@@ -97,11 +97,16 @@
 //! the others are compile-checked.
 //!
 //! **Named ports.** A store is a file in port-for's format (`name = port`
-//! in a `[DEFAULT]` section), read and written so that the Python port-for
-//! and portfor read each other's files identically. Reading takes no lock and
-//! creates nothing; every change holds a lock file beside the store, re-reads
-//! it, and replaces it atomically (temporary file, fsync, rename). See
-//! [`Store`].
+//! in a `[DEFAULT]` section), read exactly as port-for 1.1.1 reads it
+//! (Python's configparser, interpolation and `int()`, checked against the
+//! real port-for on thousands of generated files) or refused with the file
+//! and line. Reading takes no lock and creates nothing; every change holds a
+//! lock file beside the store, re-reads it, edits its lines in place (kept
+//! only if the result reads as intended), and replaces it atomically
+//! (temporary file, fsync, rename) with its owner, group and mode, and only
+//! if nobody, port-for included, changed it since it was read. Only regular
+//! files are stores. See [`Store`] for what is and is not guaranteed next to
+//! port-for, which takes no lock.
 //!
 //! # Environment
 //!
