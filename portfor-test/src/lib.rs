@@ -119,6 +119,7 @@
 mod claims;
 mod error;
 mod named;
+mod named_set;
 mod paths;
 mod probe;
 mod range;
@@ -140,7 +141,7 @@ pub use probe::ipv6_available;
 pub use range::{ParseRangeError, PortRange, PortSet};
 pub use reservation::{Reservation, free_port, try_free_port};
 pub use select::{
-    ALLOW_EPHEMERAL_ENV, Builder, DEFAULT_ATTEMPTS, GOOD_RANGE_BORDER, GOOD_RANGE_MIN_LEN,
+    ALLOW_EPHEMERAL_ENV, Builder, GOOD_RANGE_BORDER, GOOD_RANGE_MIN_LEN, PORT_FOR_ATTEMPTS,
 };
 pub use store::{
     CHECKOUTS_SECTION, LOCK_TIMEOUT, REWRITE_SETTLE, Store, parse_port_arg, validate_name,

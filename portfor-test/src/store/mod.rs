@@ -1,6 +1,6 @@
 //! Named ports in a store file: port-for's `/etc/port-for.conf` format.
 
-mod file;
+pub(crate) mod file;
 mod ini;
 
 use std::fs;
@@ -423,6 +423,20 @@ impl Store {
             Err(e) => Err(Error::io_at("failed to inspect", dir, e)),
         }
     }
+}
+
+/// The ports bound to names in the store file at `path`, as it is now
+/// (nothing waited for), with the file's stamp; no ports for a missing,
+/// unreadable or malformed file.
+pub(crate) fn ports_now(path: &Path) -> (Option<file::Stamp>, crate::PortSet) {
+    let Ok(snapshot) = file::read(path, false) else {
+        return (None, crate::PortSet::new());
+    };
+    let ports = match ini::Document::parse(snapshot.bytes) {
+        Ok(doc) => crate::PortSet::from_ports(doc.entries().map(|(_, port)| port)),
+        Err(_) => crate::PortSet::new(),
+    };
+    (snapshot.stamp, ports)
 }
 
 fn check_rebind(name: &str, asked: Option<u16>, bound: u16) -> Result<u16> {
