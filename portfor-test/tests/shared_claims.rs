@@ -429,3 +429,44 @@ fn free_port_hands_out_exactly_the_ports_no_name_is_bound_to() {
         "{failure}"
     );
 }
+
+// --- Errors say why ---
+
+#[test]
+fn a_claim_that_fails_says_the_operating_systems_cause() {
+    const TEST: &str = "a_claim_that_fails_says_the_operating_systems_cause";
+    if is_child(TEST) {
+        // free_port() panics with the message.
+        portfor_test::free_port();
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    fs::write(&file, "").unwrap();
+    let run = |wrapper: &[&str], claim_dir: &Path| {
+        let mut command = child_command(TEST, wrapper);
+        command.env(CLAIM_DIR_ENV, claim_dir);
+        let output = command.output().unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let stderr = run(&[], &file.join("claims"));
+    assert!(
+        stderr.contains("portfor: failed to inspect claim directory")
+            && stderr.contains("Not a directory (os error 20)"),
+        "{stderr}"
+    );
+    if running_as_root() {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let closed = dir.path().join("closed");
+        fs::create_dir(&closed).unwrap();
+        fs::set_permissions(&closed, fs::Permissions::from_mode(0o755)).unwrap();
+        let stderr = run(SETPRIV_NOBODY, &closed);
+        assert!(
+            stderr.contains("failed to claim port")
+                && stderr.contains("Permission denied (os error 13)"),
+            "{stderr}"
+        );
+    }
+}

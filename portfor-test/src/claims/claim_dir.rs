@@ -88,9 +88,12 @@ pub(crate) fn prepare(dir: &Path, default: bool) -> Result<()> {
 }
 
 fn create(dir: &Path, default: bool) -> Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(!default);
-    match builder.create(dir) {
+    if !default && let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)
+            .map_err(|e| Error::io_at("failed to create claim directory", parent, e))?;
+    }
+    // Not recursive: only the process that made the directory shares it.
+    match fs::create_dir(dir) {
         Ok(()) => share(dir),
         // Another process made it meanwhile: check what it made.
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => prepare(dir, default),
