@@ -131,7 +131,7 @@ fn get_bind_unbind() {
     );
     f.cargo_portfor(&["bind", "http", "-p", "web", "--port", "20000"])
         .code(2)
-        .error("already bound");
+        .error("refusing to bind `http` to port 20000: it is bound to \"api/http@");
     let removed = f
         .cargo_portfor(&["unbind", "db", "-p", "web", "--message-format", "json"])
         .ok()
@@ -251,8 +251,9 @@ fn check_is_clean_on_a_fresh_workspace() {
 #[test]
 fn check_reports_each_kind_of_problem_with_exit_1() {
     let f = Fixture::workspace("shop");
-    // A port in the ephemeral range (Linux's default starts at 32768).
-    f.cargo_portfor(&["bind", "http", "-p", "api", "--port", "40000"])
+    // A port in the ephemeral range (Linux's default starts at 32768),
+    // which `bind` refuses unless forced.
+    f.cargo_portfor(&["bind", "http", "-p", "api", "--port", "40000", "--force"])
         .ok();
     // A port in use, by this test: no `process` is declared for api's metrics.
     let metrics: u16 = f
