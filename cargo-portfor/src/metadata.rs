@@ -413,22 +413,26 @@ fn select(args: &WorkspaceArgs, members: &[Package], metadata: &Metadata) -> Cli
         }
         return Ok(selected);
     }
-    // As cargo: the package whose manifest was given or found, else the
-    // default members.
+    Ok(default_selection(args, members, metadata))
+}
+
+/// As cargo without `-p` or `--workspace`: the package whose manifest was
+/// given or found, else the default members.
+fn default_selection(args: &WorkspaceArgs, members: &[Package], metadata: &Metadata) -> Vec<usize> {
     let manifest = args.manifest_path.clone().or_else(discovered_manifest);
     if let Some(i) =
         manifest.and_then(|m| members.iter().position(|p| same_file(&p.manifest_path, &m)))
     {
-        return Ok(vec![i]);
+        return vec![i];
     }
     let defaults: Vec<&str> = metadata
         .workspace_default_members
         .iter()
         .map(|id| metadata[id].name.as_str())
         .collect();
-    Ok((0..members.len())
+    (0..members.len())
         .filter(|&i| defaults.is_empty() || defaults.contains(&members[i].name.as_str()))
-        .collect())
+        .collect()
 }
 
 /// The environment variable of `name` in `package`: `<PREFIX>_<PACKAGE>_<NAME>`,

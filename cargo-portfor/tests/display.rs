@@ -118,6 +118,20 @@ fn status_colours_tell_the_declared_process_from_another() {
     assert!(line("http ").contains(&unexpected), "{out}");
     // Free is plain: nothing runs there, which is neither right nor wrong.
     assert!(line("metrics").ends_with("  free"), "{out}");
+    // Held some other way (UDP only): who holds it is not known, yellow.
+    let metrics: u16 = line("metrics")
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let _udp = std::net::UdpSocket::bind(("127.0.0.1", metrics)).unwrap();
+    let out = f
+        .cargo_portfor(&["list", "-p", "web", "--color", "always"])
+        .ok()
+        .stdout();
+    let metrics_line = out.lines().find(|l| l.contains("metrics")).unwrap();
+    assert!(metrics_line.ends_with("\x1b[33min use\x1b[0m"), "{out}");
 
     // The same facts for tools, in JSON.
     let doc = f

@@ -206,7 +206,8 @@ impl Facts {
             })
     }
 
-    fn to_json(&self, reasons: &[String]) -> Value {
+    /// The probe's answer and the sockets on the port.
+    fn in_use_json(&self) -> Value {
         let probe = match &self.probe {
             None => json!({ "state": "free" }),
             Some(Reason::InUse { addr, protocol }) => {
@@ -231,8 +232,11 @@ impl Facts {
                 })
             })
             .collect();
-        let names: Vec<Value> = self
-            .names
+        json!({ "probe": probe, "sockets": sockets })
+    }
+
+    fn names_json(&self) -> Vec<Value> {
+        self.names
             .iter()
             .map(|b| {
                 let (package, name, dir) = match &b.package {
@@ -241,7 +245,10 @@ impl Facts {
                 };
                 json!({ "store": b.store, "key": b.key, "package": package, "name": name, "checkout_dir": dir })
             })
-            .collect();
+            .collect()
+    }
+
+    fn to_json(&self, reasons: &[String]) -> Value {
         let ranges = &self.ranges;
         let list = |set: &portfor_test::PortSet| -> Vec<String> {
             set.ranges().iter().map(ToString::to_string).collect()
@@ -250,9 +257,9 @@ impl Facts {
             "port": self.port,
             "usable": reasons.is_empty(),
             "reasons": reasons,
-            "in_use": { "probe": probe, "sockets": sockets },
+            "in_use": self.in_use_json(),
             "claimed": self.claimed,
-            "names": names,
+            "names": self.names_json(),
             "ranges": {
                 "source": ranges.source(),
                 "detection_error": self.ranges_error,
@@ -421,7 +428,7 @@ fn range_lines(facts: &Facts) -> Vec<(String, Option<Style>)> {
 
 fn registry_lines(facts: &Facts) -> Vec<(String, Option<Style>)> {
     let iana = match &facts.services[..] {
-        [] => "IANA assigns it to nothing".to_owned(),
+        [] => "IANA: not assigned".to_owned(),
         [(_, tcp), (_, udp)] if tcp == udp => format!("IANA: {tcp} (tcp, udp)"),
         services => format!(
             "IANA: {}",
