@@ -9,7 +9,9 @@
 //! directory under another package name, or, when the whole workspace is
 //! selected, by a directory of the workspace that holds no package any more.
 //! Names that belong to no selected package are not judged: a CI gate on
-//! `check` fails for the workspace's reasons only.
+//! `check` fails for the workspace's reasons only. Nor is a listener whose
+//! process this user cannot see (another user's, without root) judged
+//! against the declared process: that is a warning, not a problem.
 
 use std::collections::BTreeMap;
 
@@ -53,8 +55,19 @@ pub(crate) fn run(ctx: &mut Context<'_>, args: &WorkspaceArgs) -> CliResult<i32>
     let mut problems = shared_ports(&store, &served)?;
     let ranges = system_port_ranges().unwrap_or_else(|_| SystemPortRanges::fallback());
     let mut live = Live::default();
+    let mut unseen = Vec::new();
     for (package, named) in &served {
-        package_problems(package, named, &ranges, &mut live, &mut problems)?;
+        package_problems(
+            package,
+            named,
+            &ranges,
+            &mut live,
+            &mut problems,
+            &mut unseen,
+        )?;
+    }
+    for warning in &unseen {
+        ctx.out.warning(warning)?;
     }
     problems.extend(stale_bindings(&workspace, &store)?);
     report(ctx, &problems)
@@ -119,13 +132,16 @@ fn shared_ports(store: &Store, served: &Served<'_>) -> CliResult<Vec<Problem>> {
 }
 
 /// A package's bound ports: inside system ranges, or in use by a process
-/// other than the declared one.
+/// other than the declared one. A listener whose process this user cannot
+/// see is not judged against the declared one: that is a warning (in
+/// `unseen`), not a problem.
 fn package_problems(
     package: &Package,
     named: &NamedPorts,
     ranges: &SystemPortRanges,
     live: &mut Live,
     problems: &mut Vec<Problem>,
+    unseen: &mut Vec<String>,
 ) -> CliResult<()> {
     for (name, port, _) in names(package, named)? {
         let Some(port) = port else { continue };
@@ -158,9 +174,15 @@ fn package_problems(
         }
         let expected = package.expected_process(&name);
         let status = live.status(port);
+        let unseen_listener = matches!(status, Status::Listening { process: None, .. });
         match (status.is_expected(expected), expected) {
             _ if status == Status::Free => {}
             (Some(true), _) => {}
+            (_, Some(expected)) if unseen_listener => unseen.push(format!(
+                "{} `{name}`: port {port} is {}, so it was not checked against `{expected}`",
+                package.name,
+                status.describe()
+            )),
             (_, Some(expected)) => report(
                 "in-use",
                 format!(

@@ -9,7 +9,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 
-use portfor_test::{Builder, PortSet, Store};
+use portfor_test::{Builder, PortSet};
 use serde_json::json;
 
 use super::Context;
@@ -19,13 +19,18 @@ use crate::exit;
 pub(crate) fn run(ctx: &mut Context<'_>, count: u16) -> CliResult<i32> {
     let builder = Builder::new();
     let candidates = builder.candidates()?;
-    let mut named: Vec<u16> = ctx.store()?.list()?.into_iter().map(|(_, p)| p).collect();
-    // The system store may be another user's file: unreadable is a warning.
-    match Store::system().list() {
-        Ok(entries) => named.extend(entries.into_iter().map(|(_, p)| p)),
-        Err(e) => ctx
-            .out
-            .warning(&format!("{e:#}; its names were not avoided"))?,
+    // Every store's names: the target store must be readable; another
+    // (the system store may be another user's file) is a warning.
+    let target = ctx.store()?;
+    let mut named: Vec<u16> = Vec::new();
+    for store in super::stores(&target) {
+        match store.list() {
+            Ok(entries) => named.extend(entries.into_iter().map(|(_, p)| p)),
+            Err(e) if store.path() == target.path() => return Err(e.into()),
+            Err(e) => ctx
+                .out
+                .warning(&format!("{e:#}; its names were not avoided"))?,
+        }
     }
     let pool = candidates.difference(&PortSet::from_ports(named));
     let wanted = u32::from(count);
