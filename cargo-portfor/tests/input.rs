@@ -151,3 +151,57 @@ fn free_checks_the_count_against_the_candidates_at_once() {
             candidates.len() - 3
         ));
 }
+
+/// In a private network namespace nothing else holds a port, so every
+/// candidate is free: `free` then prints exactly the unclaimed candidates.
+#[cfg(target_os = "linux")]
+#[test]
+fn free_skips_ports_a_portfor_process_claims() {
+    let f = Fixture::empty();
+    let range = "echo '10000 65535' > /proc/sys/net/ipv4/ip_local_port_range";
+    let Some(doctor) = f.cargo_portfor_in_netns(range, &["doctor", "--message-format", "json"])
+    else {
+        return;
+    };
+    let count = doctor.ok().json()["candidates"]["ports"].as_u64().unwrap();
+    assert!(count > 100, "{count}");
+    // This process claims one of those candidates in the fixture's claim
+    // directory, which `free` in the namespace shares.
+    let one = f
+        .cargo_portfor_in_netns(range, &["free"])
+        .unwrap()
+        .ok()
+        .stdout()
+        .trim()
+        .parse::<u16>()
+        .unwrap();
+    let claim = Builder::new()
+        .claim_dir(f.dir.path().join("claims"))
+        .include(one..=one)
+        .reserve()
+        .unwrap();
+    let all = count.to_string();
+    f.cargo_portfor_in_netns(range, &["free", "-n", &all])
+        .unwrap()
+        .code(2)
+        .error(&format!(
+            "cannot find {count} free ports: only {} of the {count} candidate ports are free and unclaimed now",
+            count - 1
+        ));
+    let but_one = (count - 1).to_string();
+    let run = f
+        .cargo_portfor_in_netns(range, &["free", "-n", &but_one, "--message-format", "json"])
+        .unwrap();
+    let ports: Vec<u64> = run.ok().json()["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap())
+        .collect();
+    assert_eq!(ports.len() as u64, count - 1);
+    assert!(
+        !ports.contains(&u64::from(claim.port())),
+        "{} printed",
+        claim.port()
+    );
+}
