@@ -148,7 +148,7 @@ fn cargo_portfor_list(f: &Fixture, runs: usize) {
     );
     println!(
         "  {:<48} {}    ({:.2}x cargo metadata)",
-        "cargo-portfor portfor list --workspace (binary alone)",
+        "the binary alone (cargo-portfor portfor list)",
         ms(m[2]),
         m[2].as_secs_f64() / m[1].as_secs_f64()
     );
