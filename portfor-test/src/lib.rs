@@ -18,7 +18,8 @@
 //! - [`Builder::select`] for a port that is free now, without a claim;
 //! - [`compat`] for port-for's API in Rust;
 //! - [`system_port_ranges`] to see what the operating system keeps for
-//!   itself.
+//!   itself, and [`free_port_obstacles`] to see why a port is not handed
+//!   out.
 //!
 //! ```
 //! let port = portfor_test::free_port();
@@ -135,6 +136,7 @@ mod claims;
 mod error;
 mod named;
 mod named_set;
+mod obstacles;
 mod paths;
 mod probe;
 mod range;
@@ -149,6 +151,7 @@ pub mod compat;
 
 pub use error::{Error, Protocol, Reason, Rejection, Result};
 pub use named::{NamedKey, NamedPorts, checkout_tag, parse_key};
+pub use obstacles::{Obstacle, browsers_refuse, free_port_obstacles};
 pub use paths::{
     CLAIM_DIR_ENV, SYSTEM_STORE_ENV, USER_STORE_ENV, claim_dir, system_store, user_store,
 };

@@ -116,18 +116,31 @@ fn share(_dir: &Path) -> Result<()> {
 }
 
 /// The default directory, made by another user, must be sticky and open to
-/// all: else that user could swap files in it, or keep others out.
+/// all: else that user could swap files in it, or keep others out. One just
+/// made by another process is shared a moment after it is made (`mkdir`
+/// takes the umask, `chmod` follows): that moment is waited out, for a
+/// directory the user named too.
 #[cfg(unix)]
 fn check_shared(dir: &Path, meta: &fs::Metadata, default: bool) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() == me {
+        return match default && meta.mode() & 0o1777 != 0o1777 {
+            // Made by this user (an older portfor, or a restrictive umask).
+            true => share(dir),
+            false => Ok(()),
+        };
+    }
+    let mut meta = meta.clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while meta.mode() & 0o1777 != 0o1777 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        meta = fs::symlink_metadata(dir)
+            .map_err(|e| Error::io_at("failed to inspect claim directory", dir, e))?;
+    }
     let mode = meta.mode() & 0o7777;
-    let mine = meta.uid() == nix::unistd::geteuid().as_raw();
     if !default || mode & 0o1777 == 0o1777 {
         return Ok(());
-    }
-    if mine {
-        // Made by this user (an older portfor, or a restrictive umask).
-        return share(dir);
     }
     Err(Error::invalid(format!(
         "claim directory {} belongs to uid {} and is not shared by every user (mode {mode:o}, \

@@ -19,6 +19,7 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, fcntl};
@@ -31,9 +32,13 @@ const SHARD_PORTS: usize = 512;
 enum Shard {
     Unopened,
     Open(File),
-    /// Another user made it unusable: its ports look claimed.
-    Unusable,
+    /// Another user made it unusable: its ports look claimed. Tried again
+    /// after [`RETRY_UNUSABLE`], as it may be a file just made by another
+    /// user and not yet given its mode.
+    Unusable(Instant),
 }
+
+const RETRY_UNUSABLE: Duration = Duration::from_millis(50);
 
 /// The shard files of one claim directory.
 pub(super) struct Locks {
@@ -89,11 +94,16 @@ impl Locks {
     /// The shard file of `port`; `None` when it is unusable.
     fn shard(&mut self, port: u16) -> io::Result<Option<&File>> {
         let index = usize::from(port) / SHARD_PORTS;
-        if let Shard::Unopened = self.shards[index] {
+        let retry = match self.shards[index] {
+            Shard::Unopened => true,
+            Shard::Unusable(since) => since.elapsed() >= RETRY_UNUSABLE,
+            Shard::Open(_) => false,
+        };
+        if retry {
             let name = format!("claims-{index}");
             self.shards[index] = match super::claim_dir::open_claim_file(&self.dir, &name)? {
                 Some(file) => Shard::Open(file),
-                None => Shard::Unusable,
+                None => Shard::Unusable(Instant::now()),
             };
         }
         Ok(match &self.shards[index] {
