@@ -32,19 +32,20 @@ impl CliError {
 
     /// Writes the error the way cargo does.
     pub(crate) fn report(&self, err: &mut (impl Write + ?Sized), color: bool) -> io::Result<()> {
+        use crate::output::escape_controls as escape;
         writeln!(
             err,
             "{} {}",
             crate::output::label("error", color),
-            self.message
+            escape(&self.message)
         )?;
         for detail in &self.details {
-            writeln!(err, "  {detail}")?;
+            writeln!(err, "  {}", escape(detail))?;
         }
         if !self.causes.is_empty() {
             writeln!(err, "\nCaused by:")?;
             for cause in &self.causes {
-                writeln!(err, "  {cause}")?;
+                writeln!(err, "  {}", escape(cause))?;
             }
         }
         Ok(())

@@ -43,6 +43,22 @@ pub(crate) type Cell = (String, Option<Style>);
 
 /// `error:` in bold red and `warning:` in bold yellow, the colon bold, as
 /// cargo writes them.
+/// `text` with control characters written as escapes (`\u{1b}`): names
+/// and process names come from files and other users, and must not reach a
+/// terminal as escape sequences.
+pub(crate) fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect::<String>()
+        .into()
+}
+
 pub(crate) fn label(name: &str, color: bool) -> String {
     if !color {
         return format!("{name}:");
@@ -78,6 +94,12 @@ impl<'a> Output<'a> {
         }
     }
 
+    /// A `warning:` line on stderr.
+    pub(crate) fn warning(&mut self, message: &str) -> io::Result<()> {
+        let message = escape_controls(message);
+        writeln!(self.err, "{} {message}", label("warning", self.err_color))
+    }
+
     /// `text` in `style` when colouring stdout.
     pub(crate) fn paint(&self, text: &str, style: Style) -> String {
         if self.color {
@@ -100,11 +122,6 @@ impl<'a> Output<'a> {
         }
         self.reported.push(message);
         error.report(&mut *self.err, self.err_color)
-    }
-
-    /// A `warning:` line on stderr.
-    pub(crate) fn warning(&mut self, message: &str) -> io::Result<()> {
-        writeln!(self.err, "{} {message}", label("warning", self.err_color))
     }
 
     /// Whether an error was reported (the command then exits 2).
@@ -135,6 +152,11 @@ impl<'a> Output<'a> {
         aligned: usize,
         rows: &[Vec<Cell>],
     ) -> io::Result<()> {
+        // Escaped first: widths are those of what is printed.
+        let rows: Vec<Vec<(std::borrow::Cow<'_, str>, Option<Style>)>> = rows
+            .iter()
+            .map(|row| row.iter().map(|(t, s)| (escape_controls(t), *s)).collect())
+            .collect();
         let widths: Vec<usize> = (0..aligned)
             .map(|c| {
                 rows.iter()
@@ -144,7 +166,7 @@ impl<'a> Output<'a> {
                     .unwrap_or(0)
             })
             .collect();
-        for row in rows {
+        for row in &rows {
             let mut line = String::from(indent);
             for (c, (text, style)) in row.iter().enumerate() {
                 match style {
@@ -195,6 +217,17 @@ mod tests {
             "  http  20000  listening (pid 12345, a-very-long-process-name)\n  \
              db    20001  free  (not declared in Cargo.toml)\n"
         );
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_controls("plain"), "plain");
+        assert_eq!(escape_controls("a\x1b[2Jb\n"), "a\\u{1b}[2Jb\\n");
+        let out = render(
+            &[vec![("evil\x1b]0;x\x07".into(), None), ("x".into(), None)]],
+            1,
+        );
+        assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
     }
 
     #[test]

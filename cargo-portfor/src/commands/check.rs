@@ -264,7 +264,8 @@ fn report(ctx: &mut Context<'_>, problems: &[Problem]) -> CliResult<i32> {
     } else {
         for problem in problems {
             let label = ctx.out.paint("problem", Style::Bad);
-            ctx.out.line(&format!("{label}: {}", problem.message))?;
+            let message = crate::output::escape_controls(&problem.message);
+            ctx.out.line(&format!("{label}: {message}"))?;
         }
         ctx.out.line(&format!(
             "{} problem{} found",
