@@ -507,6 +507,12 @@ fn compare_edits(
             }
             Err(e) => {
                 counts.add("binding refused");
+                if !e
+                    .to_string()
+                    .contains("without changing how port-for reads")
+                {
+                    case.fail(&format!("binding refused for another reason: {e}"));
+                }
                 if fs::read(case.path).unwrap() != case.bytes {
                     case.fail(&format!("refused ({e}) but changed the file"));
                 }

@@ -102,7 +102,9 @@ fn a_bind_while_python_holds_the_emptied_file_loses_nothing() {
             (round, dir, store, python, bind)
         })
         .collect();
-    let expected = EARLIER.replace("bar = 20002\n", "bar = 20002\nrs = 20004\n");
+    // Every line kept, the binding added, and an empty line at the end, as
+    // port-for ends its files.
+    let expected = EARLIER.replace("bar = 20002\n", "bar = 20002\nrs = 20004\n") + "\n";
     for (round, _dir, store, mut python, bind) in rounds {
         assert_eq!(bind.join().unwrap().unwrap(), 20004, "round {round}");
         assert!(python.wait().unwrap().success(), "round {round}");
@@ -360,4 +362,201 @@ fn a_rewrite_keeps_owner_group_and_mode() {
         assert_eq!(after.mode() & 0o7777, 0o640);
         assert_eq!((after.uid(), after.gid()), before_ids);
     }
+}
+
+#[test]
+fn a_path_ending_in_a_separator_names_no_file() {
+    let (dir, _, builder) = temp_store();
+    let path = format!("{}/x/", dir.path().display());
+    let error = Store::open(&path)
+        .bind_with("foo", Some(20006), &builder)
+        .unwrap_err();
+    assert!(error.to_string().contains("names a directory"), "{error}");
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+// --- A large store, which port-for writes in pieces ---
+
+/// A store of 2,000 bindings (about 40 KB), which port-for writes in
+/// pieces of 8 KiB.
+fn large_store() -> String {
+    let mut text = String::from("[DEFAULT]\n");
+    for i in 0..2000 {
+        text.push_str(&format!("name{i:04} = {}\n", 30000 + i));
+    }
+    text + "\n[other]\nkey = value\n\n"
+}
+
+#[test]
+fn a_large_store_port_for_is_writing_in_pieces_is_waited_for() {
+    let (_dir, store, builder) = temp_store();
+    fs::write(store.path(), large_store()).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    // Python rewrites the store in place as port-for does, but stops for a
+    // second after its first piece.
+    let script = "
+import sys, time
+path = sys.argv[1]
+text = open(path).read()
+with open(path, 'w', buffering=1 << 20) as f:
+    f.write(text[:8192])
+    f.flush()
+    print('written', flush=True)
+    time.sleep(1)
+    f.write(text[8192:])
+";
+    let mut python = Command::new(port_for_python())
+        .args(["-c", script])
+        .arg(store.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(python.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "written");
+    assert_eq!(
+        fs::metadata(store.path()).unwrap().len(),
+        8192,
+        "not cut off"
+    );
+    // A reader waits for the whole file; so does a change.
+    let listed = store.list().unwrap();
+    assert_eq!(listed.len(), 2000, "a cut-off store was read");
+    store.bind_with("rs", Some(20010), &builder).unwrap();
+    assert!(python.wait().unwrap().success());
+    let listed = store.list().unwrap();
+    assert_eq!(listed.len(), 2001, "bindings lost");
+    let other = common::python_port_store(
+        store.path(),
+        "print(store._get_parser()['other']['key'])",
+        &[],
+    );
+    assert_eq!(other.trim(), "value", "the other section was lost");
+}
+
+// --- Stores that must be rewritten in place to stay what they are ---
+
+#[test]
+fn a_store_with_two_hard_links_stays_one_file() {
+    let (dir, store, builder) = temp_store();
+    fs::write(store.path(), EARLIER).unwrap();
+    let other = dir.path().join("other-name.conf");
+    fs::hard_link(store.path(), &other).unwrap();
+    store.bind_with("baz", Some(20011), &builder).unwrap();
+    assert_eq!(
+        fs::read(store.path()).unwrap(),
+        fs::read(&other).unwrap(),
+        "the links were split"
+    );
+    assert_eq!(Store::open(&other).get("baz").unwrap(), Some(20011));
+}
+
+/// The store a child of these tests binds in: `PORTFOR_TEST_STORE`.
+fn child_binds(name: &str, port: u16) {
+    let store = Store::open(std::env::var_os("PORTFOR_TEST_STORE").unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let mut builder = Builder::new();
+    builder.claim_dir(dir.path());
+    store.bind_with(name, Some(port), &builder).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_store_mounted_over_is_rewritten_in_place() {
+    const TEST: &str = "a_store_mounted_over_is_rewritten_in_place";
+    if common::is_child(TEST) {
+        return child_binds("baz", 20012);
+    }
+    if !running_as_root() {
+        eprintln!("skipped: a mount namespace needs root");
+        return;
+    }
+    // A container's /etc/port-for.conf, bind-mounted from the host: it
+    // cannot be renamed over.
+    let (dir, _, _) = temp_store();
+    let host = dir.path().join("host.conf");
+    let inside = dir.path().join("port-for.conf");
+    fs::write(&host, EARLIER).unwrap();
+    fs::write(&inside, "").unwrap();
+    let script = format!(
+        "mount --bind {} {} && exec \"$0\" \"$@\"",
+        host.display(),
+        inside.display()
+    );
+    let mut command = common::child_command(TEST, &["unshare", "-m", "sh", "-c", &script]);
+    command.env("PORTFOR_TEST_STORE", &inside);
+    common::assert_child_passed(command);
+    assert_eq!(Store::open(&host).get("baz").unwrap(), Some(20012));
+    assert_earlier_bindings_kept(&Store::open(&host));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_store_of_another_user_keeps_its_owner_and_acl() {
+    const TEST: &str = "a_store_of_another_user_keeps_its_owner_and_acl";
+    if common::is_child(TEST) {
+        return child_binds(&std::env::var("PORTFOR_TEST_NAME").unwrap(), {
+            std::env::var("PORTFOR_TEST_PORT").unwrap().parse().unwrap()
+        });
+    }
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if !running_as_root() {
+        eprintln!("skipped: stores of other users need root to set up");
+        return;
+    }
+    let (dir, store, builder) = temp_store();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    fs::write(store.path(), EARLIER).unwrap();
+    let as_nobody = |name: &str, port: &str| {
+        let mut command = common::child_command(
+            TEST,
+            &[
+                "setpriv",
+                "--reuid",
+                "65534",
+                "--regid",
+                "65534",
+                "--clear-groups",
+            ],
+        );
+        command
+            .env("PORTFOR_TEST_STORE", store.path())
+            .env("PORTFOR_TEST_NAME", name)
+            .env("PORTFOR_TEST_PORT", port);
+        common::assert_child_passed(command);
+    };
+    // Root's store, writable by all: nobody binds, root still owns it.
+    fs::set_permissions(store.path(), fs::Permissions::from_mode(0o666)).unwrap();
+    as_nobody("nobodys", "20013");
+    let meta = fs::metadata(store.path()).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o666));
+    // Root's store, shared with nobody by an ACL: root binds (the ACL
+    // stays), then nobody binds again.
+    let has_setfacl = Command::new("setfacl").arg("--version").output().is_ok();
+    if !has_setfacl {
+        eprintln!("skipped the ACL part: no setfacl (Debian's acl package)");
+        return;
+    }
+    fs::set_permissions(store.path(), fs::Permissions::from_mode(0o644)).unwrap();
+    let set = Command::new("setfacl")
+        .args(["-m", "u:65534:rw"])
+        .arg(store.path())
+        .status()
+        .unwrap();
+    assert!(set.success());
+    store.bind_with("roots", Some(20014), &builder).unwrap();
+    let acl = Command::new("getfacl").arg(store.path()).output().unwrap();
+    let acl = String::from_utf8_lossy(&acl.stdout);
+    assert!(
+        acl.contains("user:nobody:rw-") || acl.contains("user:65534:rw-"),
+        "{acl}"
+    );
+    as_nobody("nobody2", "20015");
+    let list = store.list().unwrap();
+    for name in ["nobodys", "roots", "nobody2"] {
+        assert!(list.iter().any(|(n, _)| n == name), "{name} missing");
+    }
+    assert_earlier_bindings_kept(&store);
 }

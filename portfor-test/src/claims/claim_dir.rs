@@ -35,7 +35,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::paths::CLAIM_DIR_ENV;
 
 /// The machine-wide claim directory.
 ///
@@ -144,9 +143,10 @@ fn check_shared(dir: &Path, meta: &fs::Metadata, default: bool) -> Result<()> {
     }
     Err(Error::invalid(format!(
         "claim directory {} belongs to uid {} and is not shared by every user (mode {mode:o}, \
-         not 1777); remove it, or set {CLAIM_DIR_ENV}",
+         not 1777); remove it, or set {}",
         dir.display(),
-        meta.uid()
+        meta.uid(),
+        crate::paths::CLAIM_DIR_ENV
     )))
 }
 

@@ -206,6 +206,13 @@ impl Store {
         if self.path.as_os_str().is_empty() {
             return Err(Error::invalid("the store path is empty"));
         }
+        let text = self.path.as_os_str().to_string_lossy();
+        if self.path.file_name().is_none() || text.ends_with(std::path::is_separator) {
+            return Err(Error::invalid(format!(
+                "store path {} names a directory, not a file",
+                self.path.display()
+            )));
+        }
         Ok(&self.path)
     }
 

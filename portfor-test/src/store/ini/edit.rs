@@ -32,6 +32,29 @@ fn ends_line(text: &str) -> bool {
     text.ends_with(['\n', '\r'])
 }
 
+/// `text` ending with an empty line, as port-for ends every file it
+/// writes: a reader takes a file that does not for one cut off in the
+/// middle of a write (see `store::file`).
+fn terminated(mut text: String, eol: &str) -> String {
+    if text.is_empty() {
+        return text;
+    }
+    if !ends_line(&text) {
+        text.push_str(eol);
+    }
+    let last = if text.ends_with("\r\n") {
+        "\r\n"
+    } else if text.ends_with('\r') {
+        "\r"
+    } else {
+        "\n"
+    };
+    if !text[..text.len() - last.len()].ends_with(last) {
+        text.push_str(last);
+    }
+    text
+}
+
 impl Document {
     fn meaning(&self) -> Meaning<'_> {
         Meaning {
@@ -102,9 +125,10 @@ impl Document {
         candidates: impl IntoIterator<Item = String>,
         expected: &Meaning<'_>,
     ) -> Option<Document> {
+        let eol = self.eol();
         candidates
             .into_iter()
-            .filter_map(|text| read::parse(text.into_bytes()).ok())
+            .filter_map(|text| read::parse(terminated(text, eol).into_bytes()).ok())
             .find(|doc| doc.meaning() == *expected)
     }
 
@@ -153,6 +177,7 @@ impl Document {
         let mut edited = String::with_capacity(text.len());
         edited.push_str(&text[..span.start]);
         edited.push_str(&text[span.end..]);
+        let edited = terminated(edited, self.eol());
         let mut expected = self.meaning();
         expected.defaults.retain(|&(n, _)| n != name);
         let mut doc = match read::parse(edited.into_bytes()) {
@@ -171,11 +196,12 @@ impl Document {
         let only_headers = doc.defaults.is_empty()
             && doc.sections.is_empty()
             && doc.lines.iter().enumerate().all(|(i, l)| {
-                doc.default_headers.contains(&i) || doc.text[l.clone()].trim().is_empty()
+                doc.default_headers.binary_search(&i).is_ok()
+                    || doc.text[l.clone()].trim().is_empty()
             });
         if only_headers {
             let eol = doc.eol();
-            doc = read::parse(format!("[{DEFAULT}]{eol}").into_bytes())
+            doc = read::parse(format!("[{DEFAULT}]{eol}{eol}").into_bytes())
                 .expect("a lone [DEFAULT] header reads");
         }
         *self = doc;

@@ -222,6 +222,15 @@ fn lowers_alike(c: char) -> bool {
     !newer && c.to_lowercase().eq([c])
 }
 
+/// Characters whose neighbours decide a final sigma the same way in every
+/// Unicode version Python and Rust use: ASCII, Greek, and the combining
+/// marks. (Elsewhere, whether a letter is cased or case-ignorable, which
+/// decides between `σ` and `ς`, changed between versions: `aΣʕ` lowers to
+/// `aσʕ` in Python 3.11 and to `aςʕ` in Rust.)
+fn sigma_context_stable(c: char) -> bool {
+    c.is_ascii() || ('\u{0300}'..='\u{03FF}').contains(&c) || ('\u{1F00}'..='\u{1FFF}').contains(&c)
+}
+
 /// `str.lower()`, as configparser applies it to option names; `Err` with
 /// the first character whose lower-case form depends on the Python (or
 /// Unicode) version.
@@ -235,8 +244,14 @@ pub(crate) fn lower(text: &str) -> Result<Cow<'_, str>, char> {
     if let Some(c) = text.chars().find(|&c| !lowers_alike(c)) {
         return Err(c);
     }
+    if text.contains('\u{3A3}')
+        && let Some(c) = text.chars().find(|&c| !sigma_context_stable(c))
+    {
+        return Err(c);
+    }
     if text.chars().any(|c| c.to_lowercase().ne([c])) {
-        // std implements the final-sigma rule as Python does.
+        // std implements the final-sigma rule as Python does; its context
+        // is checked above.
         Ok(Cow::Owned(text.to_lowercase()))
     } else {
         Ok(Cow::Borrowed(text))
@@ -255,6 +270,25 @@ pub(crate) enum Int {
     NonAsciiDigits,
     /// Not a number: `int()` raises `ValueError`.
     Invalid,
+}
+
+/// The zeros of the decimal digits (Unicode category Nd) outside ASCII, each
+/// followed by its nine other digits, as Python 3.11's `unicodedata` has
+/// them; `int()` reads these, and no other character, as digits.
+const DECIMAL_ZEROS: &[u32] = &[
+    0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66, 0xDE6,
+    0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50,
+    0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
+    0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650,
+    0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50,
+    0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+];
+
+/// Whether `c` is a decimal digit outside ASCII.
+fn is_other_decimal(c: char) -> bool {
+    let code = u32::from(c);
+    let index = DECIMAL_ZEROS.partition_point(|&zero| zero <= code);
+    index > 0 && code - DECIMAL_ZEROS[index - 1] < 10
 }
 
 /// CPython's `sys.int_info.default_max_str_digits`: longer numbers raise.
@@ -278,8 +312,16 @@ pub(crate) fn int(text: &str) -> Int {
         Some(b'+') => (false, &text[1..]),
         _ => (false, text),
     };
-    if digits.chars().any(|c| !c.is_ascii() && c.is_numeric()) {
-        return Int::NonAsciiDigits;
+    let mut non_ascii = digits.chars().filter(|c| !c.is_ascii()).peekable();
+    if non_ascii.peek().is_some() {
+        // Only digits (and underscores) make a number.
+        let digits_only = digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '_' || is_other_decimal(c));
+        return match digits_only {
+            true => Int::NonAsciiDigits,
+            false => Int::Invalid,
+        };
     }
     let bytes = digits.as_bytes();
     let well_formed = !bytes.is_empty()
@@ -351,6 +393,12 @@ mod tests {
         assert_eq!(lower("ΟΔΟΣ").unwrap(), "\u{3bf}\u{3b4}\u{3bf}\u{3c2}");
         assert_eq!(lower("İ").unwrap(), "i\u{307}");
         assert!(matches!(lower("already lower"), Ok(Cow::Borrowed(_))));
+        // A final sigma next to a letter whose properties changed.
+        assert_eq!(lower("a\u{3A3}\u{295}"), Err('\u{295}'));
+        assert_eq!(
+            lower("\u{391}\u{3A3}'\u{391}").unwrap(),
+            "\u{3b1}\u{3c3}'\u{3b1}"
+        );
         for c in ['\u{2C2F}', '\u{A7C0}', '\u{10570}', '\u{1C89}', '\u{16EA0}'] {
             assert_eq!(lower(&format!("a{c}")), Err(c), "U+{:04X}", u32::from(c));
         }
@@ -374,6 +422,10 @@ mod tests {
             ("65536", Int::NotAPort),
             ("99999999999999999999", Int::NotAPort),
             ("\u{668}\u{660}", Int::NonAsciiDigits),
+            ("\u{1D7CE}\u{1D7CF}", Int::NonAsciiDigits),
+            ("8\u{b2}", Int::Invalid),
+            ("\u{2167}", Int::Invalid),
+            ("\u{b9}8", Int::Invalid),
             ("", Int::Invalid),
             ("8__0", Int::Invalid),
             ("_80", Int::Invalid),

@@ -17,6 +17,12 @@ use super::{Document, Item, Section, SyntaxError, Text};
 /// configparser's `MAX_INTERPOLATION_DEPTH`.
 const MAX_INTERPOLATION_DEPTH: usize = 10;
 
+/// The longest value interpolation may make. References within the depth
+/// limit can still multiply a value's length beyond memory (forty
+/// references nine levels deep): configparser then runs until it runs out,
+/// portfor refuses.
+const MAX_INTERPOLATED_LEN: usize = 1 << 16;
+
 const DEFAULT: &str = "DEFAULT";
 
 /// The byte spans of the lines of `text`, each with its ending: text-mode
@@ -116,6 +122,8 @@ struct Reader<'a> {
     /// Hashes of the names of each section (`[DEFAULT]` first), so that a
     /// name found twice costs no scan of the names before it.
     seen: Vec<HashSet<u64, BuildHasherDefault<Identity>>>,
+    /// The names of the sections other than `[DEFAULT]`.
+    section_names: HashSet<String>,
     /// The first line `_read` reports at the end (`ParsingError`).
     deferred: Option<SyntaxError>,
 }
@@ -137,10 +145,13 @@ impl<'a> Reader<'a> {
         let text = self.text;
         let blank = std::mem::take(&mut self.pending_blank);
         let item = &mut self.items(target)[option];
-        let mut value = item.value.as_str(text).to_owned();
-        value.extend(std::iter::repeat_n('\n', blank + 1));
-        value.push_str(part);
-        item.value = Text::Owned(value);
+        if let Text::Span(span) = &item.value {
+            item.value = Text::Owned(text[span.clone()].to_owned());
+        }
+        if let Text::Owned(value) = &mut item.value {
+            value.extend(std::iter::repeat_n('\n', blank + 1));
+            value.push_str(part);
+        }
         item.lines.end = index + 1;
     }
 
@@ -199,7 +210,7 @@ impl<'a> Reader<'a> {
             if header == DEFAULT {
                 self.default_headers.push(index);
                 self.cursect = Some(Target::Default);
-            } else if self.sections.iter().any(|s| s.name == header) {
+            } else if !self.section_names.insert(header.to_owned()) {
                 return Err(SyntaxError::fails(
                     number,
                     format!("section {header:?} appears twice"),
@@ -298,6 +309,7 @@ fn parse_lines(text: &str, lines: Vec<Range<usize>>) -> Result<Reader<'_>, Synta
         indent_level: 0,
         pending_blank: 0,
         seen: vec![seen],
+        section_names: HashSet::new(),
         deferred: None,
     };
     for index in 0..reader.lines.len() {
@@ -371,6 +383,11 @@ fn interpolate(
                 interpolate(referenced, map, depth + 1, out)?;
             } else {
                 out.push_str(referenced);
+            }
+            if out.len() > MAX_INTERPOLATED_LEN {
+                return Err(Interpolation::Fails(format!(
+                    "interpolation makes a value longer than {MAX_INTERPOLATED_LEN} bytes"
+                )));
             }
         } else {
             return Err(Interpolation::Fails(format!(

