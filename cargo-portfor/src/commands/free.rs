@@ -6,9 +6,6 @@
 //! exits. N is checked against the candidates first, so an impossible N
 //! fails at once instead of probing the whole range.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-
 use portfor_test::{Builder, PortSet};
 use serde_json::json;
 
@@ -32,7 +29,7 @@ pub(crate) fn run(ctx: &mut Context<'_>, count: u16) -> CliResult<i32> {
                 .warning(&format!("{e:#}; its names were not avoided"))?,
         }
     }
-    let pool = candidates.difference(&PortSet::from_ports(named));
+    let pool = candidates.difference(&PortSet::from_ports(named.iter().copied()));
     let wanted = u32::from(count);
     if wanted > pool.len() {
         let bound = candidates.len() - pool.len();
@@ -47,23 +44,25 @@ pub(crate) fn run(ctx: &mut Context<'_>, count: u16) -> CliResult<i32> {
             }
         )));
     }
+    // The library's search: every candidate once, in random order, claimed
+    // and named ones skipped without a probe. The claims last until this
+    // command exits, so that parallel runs print different ports.
+    let mut builder = builder;
+    builder.exclude_ports(named);
     let mut ports = Vec::with_capacity(usize::from(count));
-    for index in shuffled(pool.len()) {
-        let port = pool.nth(index).expect("index below the pool size");
-        if !builder.is_claimed(port)? && builder.check(port)?.is_none() {
-            ports.push(port);
-            if ports.len() == usize::from(count) {
-                break;
+    while ports.len() < usize::from(count) {
+        match builder.reserve() {
+            Ok(reservation) => ports.push(reservation.keep()),
+            Err(e) if e.is_exhausted() => {
+                return Err(CliError::new(format!(
+                    "cannot find {count} free ports: only {} of the {} candidate ports are free \
+                     and unclaimed now",
+                    ports.len(),
+                    pool.len()
+                )));
             }
+            Err(e) => return Err(e.into()),
         }
-    }
-    if ports.len() < usize::from(count) {
-        return Err(CliError::new(format!(
-            "cannot find {count} free ports: only {} of the {} candidate ports are free and \
-             unclaimed now",
-            ports.len(),
-            pool.len()
-        )));
     }
     if ctx.out.json {
         ctx.out.document("free", json!({ "ports": ports }))?;
@@ -73,37 +72,4 @@ pub(crate) fn run(ctx: &mut Context<'_>, count: u16) -> CliResult<i32> {
         }
     }
     Ok(exit::SUCCESS)
-}
-
-/// `0..len` in random order (Fisher-Yates with xorshift64*, seeded by std's
-/// per-process random hasher keys): parallel runs do not print the same
-/// ports first.
-fn shuffled(len: u32) -> Vec<u32> {
-    let mut state = RandomState::new().hash_one(std::process::id()) | 1;
-    let mut next = move || {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    };
-    let mut indexes: Vec<u32> = (0..len).collect();
-    for i in (1..indexes.len()).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
-        indexes.swap(i, j);
-    }
-    indexes
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_shuffle_is_a_permutation() {
-        let mut order = shuffled(1000);
-        assert_ne!(order, (0..1000).collect::<Vec<u32>>());
-        order.sort_unstable();
-        assert_eq!(order, (0..1000).collect::<Vec<u32>>());
-        assert!(shuffled(0).is_empty());
-    }
 }
