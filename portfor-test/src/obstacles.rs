@@ -142,10 +142,7 @@ fn candidate_obstacles(port: u16, candidates: Option<&crate::PortSet>) -> Vec<Ob
         found.push(Obstacle::BrowserRefused);
     }
     let system = system_ranges::cached();
-    // As `Builder::allow_ephemeral`'s default (select.rs keeps that private).
-    let allow_ephemeral =
-        std::env::var(select::ALLOW_EPHEMERAL_ENV).is_ok_and(|v| v == "1" || v == "true");
-    if system.ephemeral().contains(port) && !allow_ephemeral {
+    if system.ephemeral().contains(port) && !Builder::new().allows_ephemeral() {
         found.push(Obstacle::Ephemeral);
     }
     if system.reserved().contains(port) {

@@ -221,7 +221,7 @@ impl Builder {
         self.attempts
     }
 
-    fn allows_ephemeral(&self) -> bool {
+    pub(crate) fn allows_ephemeral(&self) -> bool {
         self.allow_ephemeral.unwrap_or_else(|| {
             std::env::var(ALLOW_EPHEMERAL_ENV).is_ok_and(|v| v == "1" || v == "true")
         })
