@@ -7,8 +7,12 @@
 //!   `/etc/port-for.conf`, so it runs as `python -c` calling its `main()`
 //!   with the store pointed at the benchmark's file: the same imports and
 //!   code as its console script);
-//! - `cargo portfor list` against `cargo metadata --no-deps` on the same
-//!   workspace (a copy of `data/fixtures/shop` with its ports bound).
+//! - `cargo portfor list --workspace` against `cargo metadata --no-deps
+//!   --format-version 1` on the same workspace (a copy of
+//!   `data/fixtures/shop` with its ports bound), both run through `cargo` as
+//!   users type them, in the workspace's directory, with the built
+//!   `cargo-portfor` first on `PATH`; and the `cargo-portfor` binary alone,
+//!   for the share of cargo's own start-up.
 //!
 //! Run with `cargo bench -p cargo-portfor`.
 
@@ -101,49 +105,51 @@ fn main() {
         }
     }
 
-    // The shop fixture, with every declared name bound.
-    let manifest = f.root.join("Cargo.toml");
-    let manifest = manifest.to_str().unwrap();
+    cargo_portfor_list(&f, runs);
+}
+
+/// `cargo portfor list --workspace` against `cargo metadata`, through cargo.
+fn cargo_portfor_list(f: &Fixture, runs: usize) {
     let cargo_portfor = env!("CARGO_BIN_EXE_cargo-portfor");
-    time(&mut command(
-        cargo_portfor,
-        &["portfor", "env", "--workspace", "--manifest-path", manifest],
-    ));
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    // The shop fixture, with every declared name bound.
+    time(&mut f.other(cargo_portfor, &["portfor", "env", "--workspace"]));
+    // `cargo portfor` finds `cargo-portfor` on PATH, as after `cargo install`.
+    let bin_dir = std::path::Path::new(cargo_portfor).parent().unwrap();
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_owned()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let typed = |args: &[&str]| {
+        let mut command = f.other("cargo", args);
+        command.env("PATH", &path).env_remove("CARGO");
+        command
+    };
     println!(
-        "cargo portfor list on a 3-package workspace (median of {runs} whole runs each, interleaved)"
+        "cargo portfor list on a 3-package workspace, through cargo (median of {runs} whole runs each, interleaved)"
     );
     let m = interleaved(
         runs,
         &mut [
-            &mut command(
-                cargo_portfor,
-                &[
-                    "portfor",
-                    "list",
-                    "--workspace",
-                    "--manifest-path",
-                    manifest,
-                ],
-            ),
-            &mut command(
-                &cargo,
-                &[
-                    "metadata",
-                    "--no-deps",
-                    "--format-version",
-                    "1",
-                    "--manifest-path",
-                    manifest,
-                ],
-            ),
+            &mut typed(&["portfor", "list", "--workspace"]),
+            &mut typed(&["metadata", "--no-deps", "--format-version", "1"]),
+            &mut f.other(cargo_portfor, &["portfor", "list", "--workspace"]),
         ],
     );
     println!("  {:<48} {}", "cargo portfor list --workspace", ms(m[0]));
-    println!("  {:<48} {}", "cargo metadata --no-deps", ms(m[1]));
+    println!(
+        "  {:<48} {}",
+        "cargo metadata --no-deps --format-version 1",
+        ms(m[1])
+    );
     println!(
         "  {:<48} {:>8.2}x    (target: <= 1.3x)",
         "ratio",
         m[0].as_secs_f64() / m[1].as_secs_f64()
+    );
+    println!(
+        "  {:<48} {}    ({:.2}x cargo metadata)",
+        "the binary alone (cargo-portfor portfor list)",
+        ms(m[2]),
+        m[2].as_secs_f64() / m[1].as_secs_f64()
     );
 }

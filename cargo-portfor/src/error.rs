@@ -3,11 +3,13 @@
 use std::fmt;
 use std::io::{self, Write};
 
-/// An error to report as `error: <message>` with one `Caused by:` line per
-/// cause, exit code 2.
+/// An error to report as `error: <message>`, then its details (one
+/// indented line each: every problem of a manifest), then one `Caused by:`
+/// line per cause; exit code 2.
 #[derive(Debug)]
 pub(crate) struct CliError {
     message: String,
+    details: Vec<String>,
     causes: Vec<String>,
 }
 
@@ -15,22 +17,35 @@ impl CliError {
     pub(crate) fn new(message: impl Into<String>) -> CliError {
         CliError {
             message: message.into(),
+            details: Vec::new(),
             causes: Vec::new(),
+        }
+    }
+
+    /// An error whose message is followed by `details`, one a line.
+    pub(crate) fn with_details(message: impl Into<String>, details: Vec<String>) -> CliError {
+        CliError {
+            details,
+            ..CliError::new(message)
         }
     }
 
     /// Writes the error the way cargo does.
     pub(crate) fn report(&self, err: &mut (impl Write + ?Sized), color: bool) -> io::Result<()> {
-        let label = if color {
-            "\x1b[1;31merror\x1b[0m"
-        } else {
-            "error"
-        };
-        writeln!(err, "{label}: {}", self.message)?;
+        use crate::output::escape_controls as escape;
+        writeln!(
+            err,
+            "{} {}",
+            crate::output::label("error", color),
+            escape(&self.message)
+        )?;
+        for detail in &self.details {
+            writeln!(err, "  {}", escape(detail))?;
+        }
         if !self.causes.is_empty() {
             writeln!(err, "\nCaused by:")?;
             for cause in &self.causes {
-                writeln!(err, "  {cause}")?;
+                writeln!(err, "  {}", escape(cause))?;
             }
         }
         Ok(())
@@ -56,6 +71,7 @@ impl From<portfor_test::Error> for CliError {
     fn from(error: portfor_test::Error) -> Self {
         CliError {
             message: error.to_string(),
+            details: Vec::new(),
             causes: causes(std::error::Error::source(&error)),
         }
     }
@@ -80,6 +96,7 @@ impl From<cargo_metadata::Error> for CliError {
         }
         CliError {
             message: "failed to read the workspace with `cargo metadata`".to_owned(),
+            details: Vec::new(),
             causes,
         }
     }

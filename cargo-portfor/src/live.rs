@@ -2,15 +2,18 @@
 //!
 //! An exclusive bind probe (TCP and UDP, every default address) says whether
 //! a port is free, in microseconds. Only for a port that is taken, on Linux,
-//! are the TCP listeners read from `/proc/net/tcp` and `/proc/net/tcp6`, and
-//! their owners from the `socket:[inode]` links under `/proc/<pid>/fd` (the
-//! processes this user may inspect): reading those files walks the kernel's
-//! whole socket hash table, about 2 ms a read here, which a `list` of free
-//! ports should not pay. Elsewhere a taken port is "in use", without owner.
+//! are the sockets read from `/proc/net/{tcp,tcp6,udp,udp6}`, and their
+//! owners from the `socket:[inode]` links under `/proc/<pid>/fd` (the
+//! processes this user may inspect), both by the library
+//! ([`proc_sockets`], [`socket_owners`]): reading those files walks the
+//! kernel's whole socket hash table, about 2 ms a read here, which a `list`
+//! of free ports should not pay. Elsewhere a taken port is "in use", without
+//! owner.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
-use portfor_test::{Builder, Protocol, SocketOwner};
+use portfor_test::{Builder, ProcSocket, Protocol, SocketOwner, proc_sockets, socket_owners};
 use serde::Serialize;
 
 /// The live state of a port.
@@ -42,41 +45,94 @@ impl Status {
                     .map(|p| format!(", {p}"))
                     .unwrap_or_default()
             ),
-            Status::Listening { .. } => "listening".to_owned(),
+            Status::Listening { .. } => "listening (process not visible to this user)".to_owned(),
             Status::InUse => "in use".to_owned(),
+        }
+    }
+
+    /// Whether the listener is `expected` (the declared process): `None`
+    /// when there is no listener, or its process cannot be seen.
+    pub(crate) fn is_expected(&self, expected: Option<&str>) -> Option<bool> {
+        match self {
+            Status::Listening {
+                process: Some(process),
+                ..
+            } => Some(expected.is_some_and(|e| e == process)),
+            _ => None,
         }
     }
 }
 
-/// The machine's TCP listeners, read when first needed.
+/// A socket on this machine, from `/proc/net/*`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Socket {
+    pub(crate) protocol: Protocol,
+    pub(crate) address: IpAddr,
+    pub(crate) port: u16,
+    /// `listen`, `established`, `time-wait`, ...; for UDP `bound` or
+    /// `connected`.
+    pub(crate) state: &'static str,
+    pub(crate) uid: u32,
+    /// 0 for sockets no process holds (TIME_WAIT).
+    pub(crate) inode: u64,
+}
+
+impl From<&ProcSocket> for Socket {
+    fn from(socket: &ProcSocket) -> Socket {
+        Socket {
+            protocol: socket.protocol(),
+            address: socket.local_addr().ip(),
+            port: socket.local_addr().port(),
+            state: socket.state(),
+            uid: socket.uid(),
+            inode: socket.inode(),
+        }
+    }
+}
+
+/// The machine's sockets and their owners, read when first needed.
 #[derive(Default)]
 pub(crate) struct Live {
-    /// Port -> socket inodes listening on it.
-    listeners: Option<HashMap<u16, Vec<u64>>>,
+    sockets: Option<Vec<Socket>>,
     /// Socket inode -> its process, filled on first need.
     owners: Option<HashMap<u64, SocketOwner>>,
 }
 
 impl Live {
-    fn listeners(&mut self) -> &HashMap<u16, Vec<u64>> {
-        self.listeners.get_or_insert_with(|| {
-            let mut listeners: HashMap<u16, Vec<u64>> = HashMap::new();
-            // Not Linux, or /proc unreadable: no owners to show, and a taken
-            // port is "in use".
-            let sockets = portfor_test::proc_sockets(Protocol::Tcp).unwrap_or_default();
-            for socket in sockets.iter().filter(|s| s.is_listening()) {
-                listeners
-                    .entry(socket.local_addr().port())
-                    .or_default()
-                    .push(socket.inode());
-            }
-            listeners
+    fn sockets(&mut self) -> &[Socket] {
+        self.sockets.get_or_insert_with(|| {
+            // Not Linux, or a table that cannot be read: no sockets to show
+            // (a taken port is then "in use").
+            [Protocol::Tcp, Protocol::Udp]
+                .into_iter()
+                .flat_map(|protocol| proc_sockets(protocol).unwrap_or_default())
+                .map(|socket| Socket::from(&socket))
+                .collect()
         })
     }
 
     fn owners(&mut self) -> &HashMap<u64, SocketOwner> {
         self.owners
-            .get_or_insert_with(|| portfor_test::socket_owners().unwrap_or_default())
+            .get_or_insert_with(|| socket_owners().unwrap_or_default())
+    }
+
+    /// The process holding the socket `inode`, where this user can see it.
+    pub(crate) fn owner(&mut self, inode: u64) -> Option<(u32, String)> {
+        if inode == 0 {
+            return None;
+        }
+        self.owners()
+            .get(&inode)
+            .map(|owner| (owner.pid(), owner.name().to_owned()))
+    }
+
+    /// Every socket whose local port is `port` (Linux; elsewhere none).
+    pub(crate) fn sockets_on(&mut self, port: u16) -> Vec<Socket> {
+        self.sockets()
+            .iter()
+            .filter(|s| s.port == port)
+            .cloned()
+            .collect()
     }
 
     /// The status of `port` now.
@@ -86,17 +142,19 @@ impl Live {
         }
         // Taken (or a probe failed for another reason, which says nothing
         // about the port: reporting it in use is the cautious answer).
-        match self.listeners().get(&port).cloned() {
-            Some(inodes) => {
-                let owner = inodes
-                    .iter()
-                    .find_map(|inode| self.owners().get(inode).cloned());
-                Status::Listening {
-                    pid: owner.as_ref().map(SocketOwner::pid),
-                    process: owner.map(|o| o.name().to_owned()),
-                }
-            }
-            None => Status::InUse,
+        let listeners: Vec<u64> = self
+            .sockets_on(port)
+            .iter()
+            .filter(|s| s.protocol == Protocol::Tcp && s.state == "listen")
+            .map(|s| s.inode)
+            .collect();
+        if listeners.is_empty() {
+            return Status::InUse;
+        }
+        let owner = listeners.iter().find_map(|&inode| self.owner(inode));
+        Status::Listening {
+            pid: owner.as_ref().map(|(pid, _)| *pid),
+            process: owner.map(|(_, name)| name),
         }
     }
 }

@@ -1,6 +1,9 @@
 //! `cargo portfor`, run as a real process against fixture workspaces copied
 //! from `data/fixtures/`, with temporary stores and claim directory.
 
+// A skipped check says so on stderr.
+#![allow(clippy::print_stderr)]
+
 mod common;
 
 use std::collections::BTreeSet;
@@ -131,7 +134,7 @@ fn get_bind_unbind() {
     );
     f.cargo_portfor(&["bind", "http", "-p", "web", "--port", "20000"])
         .code(2)
-        .error("already bound");
+        .error("refusing to bind `http` to port 20000: it is bound to \"api/http@");
     let removed = f
         .cargo_portfor(&["unbind", "db", "-p", "web", "--message-format", "json"])
         .ok()
@@ -251,8 +254,9 @@ fn check_is_clean_on_a_fresh_workspace() {
 #[test]
 fn check_reports_each_kind_of_problem_with_exit_1() {
     let f = Fixture::workspace("shop");
-    // A port in the ephemeral range (Linux's default starts at 32768).
-    f.cargo_portfor(&["bind", "http", "-p", "api", "--port", "40000"])
+    // A port in the ephemeral range (Linux's default starts at 32768),
+    // which `bind` refuses unless forced.
+    f.cargo_portfor(&["bind", "http", "-p", "api", "--port", "40000", "--force"])
         .ok();
     // A port in use, by this test: no `process` is declared for api's metrics.
     let metrics: u16 = f
@@ -346,7 +350,7 @@ fn bad_input_is_an_error_with_exit_2() {
     fs::create_dir(&dir).unwrap();
     f.cargo_portfor(&["list", "--store", dir.to_str().unwrap()])
         .code(2)
-        .error("failed to read store");
+        .error("is a directory; a store must be a regular file");
     fs::write(f.user_store(), "no section\n").unwrap();
     f.cargo_portfor(&["list", "-p", "web"])
         .code(2)
@@ -426,4 +430,78 @@ fn works_as_a_cargo_subcommand() {
     );
     direct.current_dir(&f.root);
     assert_eq!(Run::of(direct).ok().json()["command"], "doctor");
+}
+
+/// A listener whose process `check` cannot see (here: `check` runs in a
+/// private PID namespace, `unshare -r -p -f --mount-proc`, which shares the
+/// network but shows none of this test's processes, as another user's are
+/// hidden) is not judged against the declared process: a warning, not a
+/// problem.
+#[cfg(target_os = "linux")]
+#[test]
+fn check_warns_about_a_listener_it_cannot_see() {
+    if !common::netns_available() {
+        return;
+    }
+    let f = Fixture::workspace("shop");
+    let db: u16 = f
+        .cargo_portfor(&["bind", "db", "-p", "web"])
+        .ok()
+        .stdout()
+        .trim()
+        .parse()
+        .unwrap();
+    let _listener = TcpListener::bind(("127.0.0.1", db)).unwrap();
+    let hidden = Run::of(f.other(
+        "unshare",
+        &[
+            "-r",
+            "-p",
+            "-f",
+            "--mount-proc",
+            env!("CARGO_BIN_EXE_cargo-portfor"),
+            "portfor",
+            "check",
+            "-p",
+            "web",
+        ],
+    ));
+    assert_eq!(hidden.ok().stdout(), "no problems found\n");
+    hidden.error_line(
+        "warning: ",
+        &format!(
+            "web `db`: port {db} is listening (process not visible to this user), so it was not checked against `postgres`"
+        ),
+    );
+    // `list` shows it in yellow: who listens cannot be told.
+    let list = Run::of(f.other(
+        "unshare",
+        &[
+            "-r",
+            "-p",
+            "-f",
+            "--mount-proc",
+            env!("CARGO_BIN_EXE_cargo-portfor"),
+            "portfor",
+            "list",
+            "-p",
+            "web",
+            "--color",
+            "always",
+        ],
+    ));
+    let out = list.ok().stdout();
+    assert!(
+        out.contains("\x1b[33mlistening (process not visible to this user)\x1b[0m"),
+        "{out}"
+    );
+    // Seen, the process is this test, not postgres: a problem.
+    let seen = f.cargo_portfor(&["check", "-p", "web"]);
+    assert!(
+        seen.code(1)
+            .stdout()
+            .contains("not by the expected process `postgres`"),
+        "{}",
+        seen.stdout()
+    );
 }

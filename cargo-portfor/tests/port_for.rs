@@ -1,6 +1,9 @@
 //! `port-for`, the drop-in: exact output, exit codes and error lines, run
 //! as a real process against temporary stores (`PORTFOR_SYSTEM_STORE`).
 
+// Skipped tests say why on stderr.
+#![allow(clippy::print_stderr)]
+
 mod common;
 
 use std::fs;
@@ -139,7 +142,7 @@ fn a_malformed_or_unreadable_store_is_an_error_not_a_traceback() {
     for args in [&["-l"][..], &["bar"][..], &["-u", "foo"][..]] {
         f.port_for(args).code(1).error_line(
             "port-for: error: ",
-            &format!("malformed store {store}: line 3"),
+            &format!("malformed store {store}: line 2: \"foo\" is bound to \"22357\\nlead = 25498\", which is not a number (indented, line 3 continues the value)"),
         );
     }
     // A store path that cannot be read as a file.
@@ -147,7 +150,10 @@ fn a_malformed_or_unreadable_store_is_an_error_not_a_traceback() {
     fs::create_dir(&dir).unwrap();
     f.port_for(&["--store", dir.to_str().unwrap(), "-l"])
         .code(1)
-        .error_line("port-for: error: ", "failed to read store");
+        .error_line(
+            "port-for: error: ",
+            "is a directory; a store must be a regular file",
+        );
 }
 
 #[test]
@@ -217,4 +223,126 @@ fn the_python_port_for_and_this_one_agree_on_one_store() {
     let ours = f.port_for(&["--list"]).ok().stdout();
     assert_eq!(ours, python(&["--list"]));
     assert_eq!(ours, format!("alpha: {}gamma: 12345\ndelta: 23456\n", a));
+}
+
+/// Store `root:4242 0664` in a setgid `2775` directory of group 4242: two
+/// users of that group bind in turn, each after the other, and the store
+/// and its lock file stay usable by both (group and mode kept).
+#[cfg(unix)]
+#[test]
+fn a_group_shared_store_keeps_working_for_every_member() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if !running_as_root() {
+        eprintln!("skipped: making users of one group needs root (setpriv)");
+        return;
+    }
+    let f = Fixture::empty();
+    fs::set_permissions(f.dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let shared = f.dir.path().join("shared");
+    fs::create_dir(&shared).unwrap();
+    std::os::unix::fs::chown(&shared, Some(0), Some(4242)).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o2775)).unwrap();
+    let store = shared.join("ports.conf");
+    fs::write(&store, "[DEFAULT]\nroot = 20000\n\n").unwrap();
+    std::os::unix::fs::chown(&store, Some(0), Some(4242)).unwrap();
+    fs::set_permissions(&store, fs::Permissions::from_mode(0o664)).unwrap();
+    let store_arg = store.to_str().unwrap();
+    let as_member = |uid: &str, args: &[&str]| {
+        let mut full = vec!["--reuid", uid, "--regid", uid, "--groups", "4242"];
+        full.push(env!("CARGO_BIN_EXE_port-for"));
+        full.extend_from_slice(&["--store", store_arg]);
+        full.extend_from_slice(args);
+        // The members' usual umask, which made the lock file 0644.
+        let mut command = f.other("sh", &["-c", "umask 022; exec setpriv \"$@\"", "sh"]);
+        command.args(&full);
+        common::Run::of(command)
+    };
+    for round in 0..3u16 {
+        for (i, uid) in ["4301", "4302"].into_iter().enumerate() {
+            let port = 20001 + round * 2 + i as u16;
+            let name = format!("u{uid}r{round}");
+            as_member(uid, &[&name, "-p", &port.to_string()]).ok();
+            let meta = fs::metadata(&store).unwrap();
+            assert_eq!(meta.gid(), 4242, "group lost after {name}");
+            assert_eq!(meta.mode() & 0o777, 0o664, "mode changed after {name}");
+        }
+    }
+    as_member("4302", &["-u", "u4301r0"]).ok();
+    let list = as_member("4301", &["--list"]).ok().stdout();
+    assert_eq!(list.lines().count(), 6, "{list}");
+    let lock = fs::metadata(shared.join("ports.conf.lock")).unwrap();
+    assert_eq!(lock.gid(), 4242);
+    assert_eq!(lock.mode() & 0o660, 0o660, "lock not usable by the group");
+}
+
+#[test]
+fn an_empty_or_missing_store_path_is_an_error_with_no_side_effects() {
+    let f = Fixture::empty();
+    f.port_for(&["--store", "", "newname"])
+        .code(1)
+        .error_line("port-for: error: ", "the store path is empty");
+    f.port_for(&["--store", "", "-l"]).code(1);
+    assert!(!f.root.join(".lock").exists(), "a stray .lock");
+    let missing = f.dir.path().join("no").join("such").join("ports.conf");
+    f.port_for(&["--store", missing.to_str().unwrap(), "newname"])
+        .code(1)
+        .error_line("port-for: error: ", "does not exist");
+    assert!(!f.dir.path().join("no").exists(), "directories created");
+}
+
+#[test]
+fn unbind_refuses_names_the_store_cannot_hold() {
+    let f = Fixture::empty();
+    f.port_for(&["keep", "-p", "20000"]).ok();
+    let before = fs::read(f.system_store()).unwrap();
+    for name in ["a=b", "#x", "[x", "a:b"] {
+        f.port_for(&["-u", name])
+            .code(1)
+            .error_line("port-for: error: ", "invalid name");
+    }
+    assert_eq!(fs::read(f.system_store()).unwrap(), before);
+}
+
+/// The panic of the issue: an indented header after the spot where the new
+/// binding would go.
+#[test]
+fn a_binding_never_changes_how_the_lines_after_it_read() {
+    let f = Fixture::empty();
+    fs::write(f.system_store(), " [other]\nx = y\n").unwrap();
+    let port = f.port_for(&["newname"]).ok().stdout();
+    let list = std::process::Command::new(port_for_python())
+        .args([
+            "-c",
+            "import sys\nfrom port_for import PortStore\n\
+             print(PortStore(sys.argv[1]).bound_ports())",
+        ])
+        .arg(f.system_store())
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert_eq!(list.trim(), format!("[('newname', {})]", port.trim()));
+    let other = std::process::Command::new(port_for_python())
+        .args([
+            "-c",
+            "import sys, configparser\n\
+             p = configparser.ConfigParser(); p.read(sys.argv[1]); print(p['other']['x'])",
+        ])
+        .arg(f.system_store())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&other.stdout).trim(), "y");
+}
+
+#[test]
+fn control_characters_from_the_file_are_escaped_in_messages() {
+    let f = Fixture::empty();
+    fs::write(
+        f.system_store(),
+        "[DEFAULT]\n[evil\x1b]2J]\nx = 1\n[evil\x1b]2J]\n",
+    )
+    .unwrap();
+    let run = f.port_for(&["-l"]);
+    run.code(1);
+    assert!(!run.stderr().contains('\x1b'), "{:?}", run.stderr());
+    assert!(run.stderr().contains("\\u{1b}"), "{:?}", run.stderr());
 }

@@ -59,13 +59,25 @@ fn main() {
     let mut portpicker = || {
         black_box(portpicker::pick_unused_port().expect("portpicker found no port"));
     };
-    let medians = interleaved(rounds, per_round, &mut [&mut portfor, &mut portpicker]);
+    let mut floor = floor::Floor::new();
+    let mut floor = || floor.step();
+    let medians = interleaved(
+        rounds,
+        per_round,
+        &mut [&mut portfor, &mut portpicker, &mut floor],
+    );
     row("portfor free_port() (claim + probe)", medians[0]);
     row("portpicker::pick_unused_port() (probe only)", medians[1]);
+    row("floor: one byte lock + one exclusive [::] bind", medians[2]);
     ratio(
         "ratio portfor / portpicker",
         medians[0].as_secs_f64() / medians[1].as_secs_f64(),
         "<= 2.0",
+    );
+    ratio(
+        "ratio portfor / floor",
+        medians[0].as_secs_f64() / medians[2].as_secs_f64(),
+        "<= 1.3",
     );
 
     // Reserve-and-drop keeps the number of claims held constant while it is
@@ -140,6 +152,68 @@ fn collision_run(tool: &str) -> usize {
         child.wait().unwrap();
     }
     owners.values().filter(|&&n| n > 1).count()
+}
+
+/// The least a claim can cost: one byte-range lock (and its release), as
+/// a claim takes, and one exclusive bind of the dual-stack wildcard, as the
+/// probe makes, on the next of the candidates.
+mod floor {
+    use std::hint::black_box;
+    use std::net::{Ipv6Addr, SocketAddr};
+
+    use socket2::{Domain, Socket, Type};
+
+    pub(super) struct Floor {
+        ports: Vec<u16>,
+        next: usize,
+        #[cfg(unix)]
+        file: std::fs::File,
+    }
+
+    impl Floor {
+        pub(super) fn new() -> Floor {
+            let candidates = portfor_test::Builder::new().candidates().unwrap();
+            Floor {
+                ports: candidates.iter().collect(),
+                next: 0,
+                #[cfg(unix)]
+                file: tempfile::tempfile().unwrap(),
+            }
+        }
+
+        pub(super) fn step(&mut self) {
+            let port = self.ports[self.next % self.ports.len()];
+            self.next += 1;
+            #[cfg(unix)]
+            lock(&self.file, port, true);
+            let socket = Socket::new(Domain::IPV6, Type::STREAM, None).unwrap();
+            socket.set_only_v6(false).unwrap();
+            let _ = black_box(socket.bind(&SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)).into()));
+            #[cfg(unix)]
+            lock(&self.file, port, false);
+        }
+    }
+
+    #[cfg(unix)]
+    fn lock(file: &std::fs::File, port: u16, on: bool) {
+        use nix::fcntl::{FcntlArg, fcntl};
+        use nix::libc;
+        let kind = if on { libc::F_WRLCK } else { libc::F_UNLCK };
+        let lock = libc::flock {
+            l_type: kind as libc::c_short,
+            l_whence: libc::SEEK_SET as libc::c_short,
+            l_start: libc::off_t::from(port),
+            l_len: 1,
+            l_pid: 0,
+            #[cfg(any(target_os = "freebsd", target_os = "dragonfly"))]
+            l_sysid: 0,
+        };
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let arg = FcntlArg::F_OFD_SETLK(&lock);
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let arg = FcntlArg::F_SETLK(&lock);
+        black_box(fcntl(file, arg).unwrap());
+    }
 }
 
 fn collision_child() {

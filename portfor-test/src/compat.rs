@@ -39,7 +39,7 @@ use std::str::FromStr;
 use crate::error::{Error, Result};
 use crate::probe::{self, Probe};
 use crate::range::{PortRange, PortSet};
-use crate::select::{self, Builder, DEFAULT_ATTEMPTS};
+use crate::select::{self, Builder, PORT_FOR_ATTEMPTS};
 use crate::system_ranges;
 use crate::table;
 
@@ -181,8 +181,13 @@ pub fn select_random(
     let check = |port| probe.try_port(port);
     match ports {
         // port-for's default pool is the good ports: the builder's default.
-        None => Builder::new().exclude_ports(excluded.iter()).search(check),
-        Some(ports) => select::search_in(&ports.difference(&excluded), DEFAULT_ATTEMPTS, check),
+        None => Builder::new()
+            .exclude_ports(excluded.iter())
+            .attempts(PORT_FOR_ATTEMPTS)
+            .search(check),
+        Some(ports) => {
+            select::search_in(&ports.difference(&excluded), Some(PORT_FOR_ATTEMPTS), check)
+        }
     }
 }
 

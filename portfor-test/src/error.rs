@@ -14,9 +14,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// An error from portfor-test.
 ///
-/// The message names the action and what it acted on; the cause, when there
-/// is one, is in [`source`](std::error::Error::source). Converting to
-/// [`io::Error`] keeps a fitting [`io::ErrorKind`].
+/// The message names the action, what it acted on, and the operating
+/// system's cause when there is one ("failed to claim port 20001 in
+/// /tmp/portfor-claims: Permission denied (os error 13)"), so that a panic
+/// or a one-line report says everything; [`io_error`](Error::io_error)
+/// gives the cause itself. Converting to [`io::Error`] keeps a fitting
+/// [`io::ErrorKind`].
 pub struct Error {
     // Boxed: one pointer keeps `Result<T>` small on the hot path.
     kind: Box<ErrorKind>,
@@ -42,6 +45,9 @@ enum ErrorKind {
     NoFreePort {
         candidates: PortSet,
         rejections: Vec<Rejection>,
+        /// Whether the search stopped at its limit of probes, with
+        /// candidates left untried.
+        limited: bool,
     },
     /// The input could not be understood.
     Invalid { what: String },
@@ -97,8 +103,11 @@ pub enum Reason {
         protocol: Protocol,
     },
     /// Another portfor user sharing the claim directory holds it, or this
-    /// process does.
+    /// process does (or another user made its claim file unusable).
     Claimed,
+    /// Bound to a name in the user's or the system store: the stable port
+    /// of someone's server, not to be handed out.
+    Named,
 }
 
 /// A transport protocol a port can be probed on.
@@ -148,6 +157,7 @@ impl fmt::Display for Rejection {
                 addr.ip()
             ),
             Reason::Claimed => write!(f, "{}: claimed by a portfor user", self.port),
+            Reason::Named => write!(f, "{}: bound to a name", self.port),
         }
     }
 }
@@ -189,11 +199,16 @@ impl Error {
         }
     }
 
-    pub(crate) fn no_free_port(candidates: PortSet, rejections: Vec<Rejection>) -> Error {
+    pub(crate) fn no_free_port(
+        candidates: PortSet,
+        rejections: Vec<Rejection>,
+        limited: bool,
+    ) -> Error {
         Error {
             kind: Box::new(ErrorKind::NoFreePort {
                 candidates,
                 rejections,
+                limited,
             }),
         }
     }
@@ -308,19 +323,45 @@ fn write_ranges(f: &mut fmt::Formatter<'_>, set: &PortSet) -> fmt::Result {
 }
 
 impl fmt::Display for Error {
-    /// The message. The alternate form (`{:#}`) appends each cause after
-    /// `": "`, for reports that must fit on one line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.fmt_message(f)?;
-        if f.alternate() {
-            let mut source = std::error::Error::source(self);
-            while let Some(cause) = source {
-                write!(f, ": {cause}")?;
-                source = cause.source();
+        self.fmt_message(f)
+    }
+}
+
+/// How many rejections of each kind, for the exhaustion message.
+#[derive(Default)]
+struct Tally {
+    claimed: usize,
+    named: usize,
+    in_use: usize,
+    forbidden: usize,
+}
+
+impl Tally {
+    fn of(rejections: &[Rejection]) -> Tally {
+        let mut tally = Tally::default();
+        for rejection in rejections {
+            match rejection.reason {
+                Reason::Claimed => tally.claimed += 1,
+                Reason::Named => tally.named += 1,
+                Reason::InUse { .. } => tally.in_use += 1,
+                Reason::Forbidden { .. } => tally.forbidden += 1,
             }
         }
-        Ok(())
+        tally
     }
+}
+
+/// The first probed rejections (in use, forbidden), which say where.
+fn write_probed(f: &mut fmt::Formatter<'_>, rejections: &[Rejection]) -> fmt::Result {
+    let probed = rejections
+        .iter()
+        .filter(|r| matches!(r.reason, Reason::InUse { .. } | Reason::Forbidden { .. }));
+    for (i, rejection) in probed.take(LISTED).enumerate() {
+        f.write_str(if i == 0 { "; " } else { ", " })?;
+        write!(f, "{rejection}")?;
+    }
+    Ok(())
 }
 
 impl Error {
@@ -329,9 +370,9 @@ impl Error {
             ErrorKind::Io {
                 action,
                 path: Some(path),
-                ..
-            } => write!(f, "{action} {}", path.display()),
-            ErrorKind::Io { action, .. } => f.write_str(action),
+                source,
+            } => write!(f, "{action} {}: {source}", path.display()),
+            ErrorKind::Io { action, source, .. } => write!(f, "{action}: {source}"),
             ErrorKind::NoSafePorts {
                 base,
                 ephemeral,
@@ -363,26 +404,29 @@ impl Error {
             ErrorKind::NoFreePort {
                 candidates,
                 rejections,
+                limited,
             } => {
+                let tally = Tally::of(rejections);
                 write!(
                     f,
-                    "no free port found: {} candidates tried out of {} in {} ranges (",
-                    rejections.len(),
+                    "no free port: of {} candidates in {} ranges (",
                     candidates.len(),
                     candidates.ranges().len()
                 )?;
                 write_ranges(f, candidates)?;
-                f.write_str("); ")?;
-                for (i, rejection) in rejections.iter().take(LISTED).enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{rejection}")?;
+                write!(
+                    f,
+                    "), {} claimed by portfor users, {} bound to names, {} in use, {} forbidden",
+                    tally.claimed, tally.named, tally.in_use, tally.forbidden
+                )?;
+                if *limited {
+                    write!(
+                        f,
+                        ", and the rest left untried at the limit of {} probes",
+                        tally.in_use + tally.forbidden
+                    )?;
                 }
-                if rejections.len() > LISTED {
-                    write!(f, " and {} more", rejections.len() - LISTED)?;
-                }
-                Ok(())
+                write_probed(f, rejections)
             }
             ErrorKind::Invalid { what } => f.write_str(what),
             ErrorKind::ServerExited { server, status } => {
@@ -421,21 +465,13 @@ fn write_stderr(f: &mut fmt::Formatter<'_>, stderr: Option<&str>) -> fmt::Result
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The Display form reads better in `unwrap()` panics than the raw enum.
-        match &*self.kind {
-            ErrorKind::Io { source, .. } => write!(f, "Error({self}: {source})"),
-            _ => write!(f, "Error({self})"),
-        }
+        write!(f, "Error({self})")
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &*self.kind {
-            ErrorKind::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// No `source()`: the cause is part of the message already, and a report
+/// that walked the chain would print it twice.
+impl std::error::Error for Error {}
 
 impl From<Error> for io::Error {
     fn from(error: Error) -> io::Error {
@@ -458,22 +494,16 @@ mod tests {
     use crate::range::PortRange;
 
     #[test]
-    fn io_errors_keep_their_kind_and_path() {
+    fn io_errors_say_their_cause_and_keep_their_kind_and_path() {
         let source = io::Error::new(io::ErrorKind::PermissionDenied, "denied");
         let error = Error::io_at("failed to read", Path::new("/x/y"), source);
-        assert_eq!(error.to_string(), "failed to read /x/y");
+        assert_eq!(error.to_string(), "failed to read /x/y: denied");
+        assert_eq!(format!("{error:?}"), "Error(failed to read /x/y: denied)");
         assert_eq!(error.path(), Some(Path::new("/x/y")));
-        assert!(std::error::Error::source(&error).is_some());
+        assert_eq!(error.io_error().unwrap().to_string(), "denied");
+        assert!(std::error::Error::source(&error).is_none(), "said once");
         let io: io::Error = error.into();
         assert_eq!(io.kind(), io::ErrorKind::PermissionDenied);
-    }
-
-    #[test]
-    fn the_alternate_form_adds_the_causes() {
-        let source = io::Error::new(io::ErrorKind::PermissionDenied, "denied");
-        let error = Error::io_at("failed to read", Path::new("/x/y"), source);
-        assert_eq!(format!("{error:#}"), "failed to read /x/y: denied");
-        assert_eq!(format!("{error}"), "failed to read /x/y");
     }
 
     #[test]
@@ -533,12 +563,15 @@ mod tests {
                 protocol: Protocol::Tcp,
             },
         )];
-        let candidates = PortSet::from_ports([4000]);
-        let error = Error::no_free_port(candidates, rejections);
+        let candidates = PortSet::from_ports([4000, 4001, 4002]);
+        let mut rejections = rejections;
+        rejections.push(Rejection::new(4001, Reason::Claimed));
+        rejections.push(Rejection::new(4002, Reason::Named));
+        let error = Error::no_free_port(candidates, rejections, false);
         assert_eq!(
             error.to_string(),
-            "no free port found: 1 candidates tried out of 1 in 1 ranges (4000); \
-             4000: in use on 127.0.0.1 (tcp)"
+            "no free port: of 3 candidates in 1 ranges (4000-4002), 1 claimed by portfor users, \
+             1 bound to names, 1 in use, 0 forbidden; 4000: in use on 127.0.0.1 (tcp)"
         );
         assert_eq!(error.rejections()[0].port(), 4000);
     }

@@ -26,7 +26,8 @@
 //! - [`Builder::select`] for a port that is free now, without a claim;
 //! - [`compat`] for port-for's API in Rust;
 //! - [`system_port_ranges`] to see what the operating system keeps for
-//!   itself, and [`proc_sockets`] and [`socket_owners`] (Linux) for who
+//!   itself, [`free_port_obstacles`] to see why a port is not handed
+//!   out, and [`proc_sockets`] and [`socket_owners`] (Linux) for who
 //!   listens on a port.
 //!
 //! ```
@@ -62,20 +63,32 @@
 //! open-file-description locks on Linux; one lock file per port on Windows).
 //! The operating system holds the lock for the process and drops it when the
 //! process ends, by exit, panic, abort or SIGKILL: no lease, no timeout, and
-//! nothing left behind blocks a port. A claimed candidate is skipped without
-//! a probe. The claims of one process share at most 128 file descriptors
-//! (one file per 512 ports), so a process can hold thousands (5,000 under
-//! `ulimit -n 1024` is tested), and since each file's lock list stays short,
-//! a claim costs about the same with 5,000 held as with one. Within the
-//! process, a bitmap keeps threads apart.
+//! nothing left behind blocks a port. The claim directory is one for the
+//! whole machine (`/tmp/portfor-claims`), because ports belong to the
+//! network namespace, not to a user: every process of every user sees every
+//! claim (see [`claim_dir`]). A claimed candidate, or one bound to a name in
+//! the user's or the system store, is skipped without a probe, and a search
+//! tries every candidate once, in random order, before it gives up. The
+//! claims of one process share at most 128 file descriptors (one file per
+//! 512 ports), so a process can hold thousands (5,000 under `ulimit -n
+//! 1024` is tested), and since each file's lock list stays short, a claim
+//! costs about the same with 5,000 held as with one. Within the process, a
+//! bitmap keeps threads apart.
 //!
 //! # Races and guarantees
 //!
-//! - **Other portfor users, in any process** of the same user (or sharing
-//!   `PORTFOR_CLAIM_DIR`): never handed a port this process claims, for as
-//!   long as the claim stands. This is the guarantee `portpicker`,
-//!   `bind(0)` and port-for lack (measured: 24-42 of 800 picks handed to two
-//!   processes by portpicker at 16 processes, 0 by portfor).
+//! - **Other portfor users, in any process of any user** on the machine:
+//!   never handed a port this process claims, for as long as the claim
+//!   stands. This is the guarantee `portpicker`, `bind(0)` and port-for lack
+//!   (measured: 24-42 of 800 picks handed to two processes by portpicker at
+//!   16 processes, 0 by portfor; root and another user taking 300 ports
+//!   each at the same instant: 0 shared).
+//! - **Named ports**: [`free_port()`], reservations and
+//!   [`select`](Builder::select) never hand out a port bound to a name in
+//!   the user's store or the system store. The stores are read once per
+//!   process and again when their files change (checked at most every
+//!   50 ms; a name bound meanwhile by a process still running is kept off
+//!   by that process's claim).
 //! - **Other programs** (anything not using portfor, or using it with another
 //!   claim directory): a claim does not stop them. The probe makes sure the
 //!   port was free when claimed; a program that binds it after that wins,
@@ -85,16 +98,18 @@
 //!   [kernel hold](Builder::hold), which keeps off every program that does
 //!   not set `SO_REUSEADDR`, while servers that do set it (Rust std and
 //!   tokio, Go, Node.js) bind through it.
-//! - **Other users** have their own claim directory; set
-//!   `PORTFOR_CLAIM_DIR` to one directory they can all write to share
-//!   claims (containers sharing a network namespace, CI agents).
+//! - **Other local users** cannot make portfor follow a link or create a
+//!   file where they choose, in the shared claim directory; they can make
+//!   ports look claimed (as binding them would), and, having created the
+//!   directory or a claim file, delete it, after which processes that start
+//!   later do not see the claims made before: a bind of such a port may
+//!   then fail, as if they had bound it themselves. Set `PORTFOR_CLAIM_DIR`
+//!   to a directory of your own where that matters.
 //! - **Not guaranteed**: that a server started with the port is still the
 //!   one listening on it later; that ports stay free across reboots;
-//!   anything across network namespaces, which have separate ports anyway.
-//!   [`free_port()`] does not read the store of named ports (that would cost
-//!   a file read per call): it can hand out a port bound to a name whose
-//!   server is not running (and claimed) at that moment. New named ports,
-//!   in turn, never take a port another name has.
+//!   anything across machines, or across claim directories (containers
+//!   with their own `/tmp` on one network namespace need
+//!   `PORTFOR_CLAIM_DIR` on a shared volume).
 //!
 //! # Platform support
 //!
@@ -109,16 +124,22 @@
 //! the others are compile-checked.
 //!
 //! **Named ports.** A store is a file in port-for's format (`name = port`
-//! in a `[DEFAULT]` section), read and written so that the Python port-for
-//! and portfor read each other's files identically. Reading takes no lock and
-//! creates nothing; every change holds a lock file beside the store, re-reads
-//! it, and replaces it atomically (temporary file, fsync, rename). See
-//! [`Store`].
+//! in a `[DEFAULT]` section), read exactly as port-for 1.1.1 reads it
+//! (Python's configparser, interpolation and `int()`, checked against the
+//! real port-for on thousands of generated files) or refused with the file
+//! and line. Reading takes no lock and creates nothing; every change holds a
+//! lock file beside the store, re-reads it, edits its lines in place (kept
+//! only if the result reads as intended), and replaces it atomically
+//! (temporary file, fsync, rename) with its owner, group and mode, and only
+//! if nobody, port-for included, changed it since it was read. Only regular
+//! files are stores. See [`Store`] for what is and is not guaranteed next to
+//! port-for, which takes no lock.
 //!
 //! # Environment
 //!
 //! - `PORTFOR_CLAIM_DIR`: the claim directory (see [`claim_dir`]).
-//! - `PORTFOR_USER_STORE`, `PORTFOR_SYSTEM_STORE`: the store files (see
+//! - `PORTFOR_USER_STORE`, `PORTFOR_SYSTEM_STORE`: the store files, whose
+//!   ports selection never hands out (see
 //!   [`user_store`], [`system_store`]).
 //! - `PORTFOR_ALLOW_EPHEMERAL=1`: choose from the ephemeral range when
 //!   nothing else is left (see [`Builder::allow_ephemeral`]).
@@ -126,6 +147,8 @@
 mod claims;
 mod error;
 mod named;
+mod named_set;
+mod obstacles;
 mod paths;
 mod probe;
 mod procfs;
@@ -145,6 +168,7 @@ pub mod compat;
 
 pub use error::{Error, Protocol, Reason, Rejection, Result};
 pub use named::{NamedKey, NamedPorts, checkout_tag, parse_key};
+pub use obstacles::{Obstacle, browsers_refuse, free_port_obstacles};
 pub use paths::{
     CLAIM_DIR_ENV, SYSTEM_STORE_ENV, USER_STORE_ENV, claim_dir, system_store, user_store,
 };
@@ -153,8 +177,10 @@ pub use procfs::{ProcSocket, SocketOwner, proc_sockets, socket_owners};
 pub use range::{ParseRangeError, PortRange, PortSet};
 pub use reservation::{Reservation, free_port, try_free_port};
 pub use select::{
-    ALLOW_EPHEMERAL_ENV, Builder, DEFAULT_ATTEMPTS, GOOD_RANGE_BORDER, GOOD_RANGE_MIN_LEN,
+    ALLOW_EPHEMERAL_ENV, Builder, GOOD_RANGE_BORDER, GOOD_RANGE_MIN_LEN, PORT_FOR_ATTEMPTS,
 };
 pub use server::{ChildOutput, SERVER_GRACE_PERIOD, SERVER_START_TIMEOUT, Server, ServerBuilder};
-pub use store::{CHECKOUTS_SECTION, LOCK_TIMEOUT, Store, parse_port_arg, validate_name};
+pub use store::{
+    CHECKOUTS_SECTION, LOCK_TIMEOUT, REWRITE_SETTLE, Store, parse_port_arg, validate_name,
+};
 pub use system_ranges::{DEFAULT_EPHEMERAL_RANGE, SystemPortRanges, system_port_ranges};

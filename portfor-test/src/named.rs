@@ -121,8 +121,9 @@ impl NamedPorts {
     ///
     /// # Errors
     ///
-    /// As [`Store::unbind`].
+    /// When `name` is invalid ([`validate_name`]), or as [`Store::unbind`].
     pub fn unbind(&self, name: &str) -> Result<bool> {
+        validate_name(name)?;
         self.the_store()?.unbind(&self.key(name))
     }
 
@@ -153,8 +154,9 @@ impl NamedPorts {
     ///
     /// # Errors
     ///
-    /// As [`Store::get`].
+    /// When `name` is invalid ([`validate_name`]), or as [`Store::get`].
     pub fn get(&self, name: &str) -> Result<Option<u16>> {
+        validate_name(name)?;
         self.the_store()?.get(&self.key(name))
     }
 }

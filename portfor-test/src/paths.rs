@@ -1,8 +1,6 @@
 //! Where portfor keeps its per-user state, and the environment overrides.
 
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 
@@ -74,136 +72,20 @@ pub fn user_store() -> Result<PathBuf> {
 }
 
 /// The claim directory this process uses: `$PORTFOR_CLAIM_DIR` if set, else
-/// the per-user default.
+/// the one directory every user of the machine shares, so that no process
+/// of any user is handed a port that a process of another user claims.
 ///
 /// # Platform-specific behavior
 ///
-/// The default is derived from the user id, never from `TMPDIR` (which test
-/// harnesses such as Bazel change per test, and which would silently split
-/// the processes that must coordinate):
+/// - **Unix**: `/tmp/portfor-claims` (mode 1777, as `/tmp`), never
+///   `$TMPDIR`, which test harnesses such as Bazel change per test.
+/// - **Windows**: `portfor\claims` in `%ProgramData%`.
 ///
-/// - **Linux**: `/run/user/<uid>/portfor` when `/run/user/<uid>` exists (a
-///   per-user tmpfs), else `/tmp/portfor-<uid>`.
-/// - **Other Unix**: `/tmp/portfor-<uid>`.
-/// - **Windows**: `portfor-claims` in the user's temporary directory.
-///
-/// # Errors
-///
-/// On Unix when `/run/user/<uid>` cannot be inspected.
-pub fn claim_dir() -> Result<PathBuf> {
+/// What another local user can and cannot do to it is in the crate docs
+/// ("Races and guarantees").
+pub fn claim_dir() -> PathBuf {
     match std::env::var_os(CLAIM_DIR_ENV) {
-        Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
-        _ => default_claim_dir(),
-    }
-}
-
-#[cfg(unix)]
-fn default_claim_dir() -> Result<PathBuf> {
-    let uid = nix::unistd::geteuid();
-    if cfg!(target_os = "linux") {
-        let runtime = PathBuf::from(format!("/run/user/{uid}"));
-        match fs::metadata(&runtime) {
-            Ok(meta) if meta.is_dir() => return Ok(runtime.join("portfor")),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io_at("failed to inspect", &runtime, e)),
-        }
-    }
-    Ok(PathBuf::from(format!("/tmp/portfor-{uid}")))
-}
-
-#[cfg(not(unix))]
-fn default_claim_dir() -> Result<PathBuf> {
-    Ok(std::env::temp_dir().join("portfor-claims"))
-}
-
-/// Creates `dir` if needed. The per-user default (`private`) is created with
-/// mode 0700 and must be a real directory owned by this user and closed to
-/// others, so that nothing in a shared `/tmp` can be swapped in under it. A
-/// directory named by `PORTFOR_CLAIM_DIR` is the user's choice, may be shared,
-/// and only has to be a directory.
-pub(crate) fn prepare_dir(dir: &Path, private: bool) -> Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(!private);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    match builder.create(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(Error::io_at("failed to create claim directory", dir, e)),
-    }
-    // lstat: a symlink planted in /tmp is refused, not followed.
-    let meta = fs::symlink_metadata(dir)
-        .map_err(|e| Error::io_at("failed to inspect claim directory", dir, e))?;
-    if !meta.is_dir() {
-        return Err(Error::invalid(format!(
-            "claim directory {} is not a directory",
-            dir.display()
-        )));
-    }
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::MetadataExt;
-        let uid = nix::unistd::geteuid().as_raw();
-        if meta.uid() != uid {
-            return Err(Error::invalid(format!(
-                "claim directory {} belongs to uid {}, not to this user (uid {uid}); \
-                 remove it or set {CLAIM_DIR_ENV}",
-                dir.display(),
-                meta.uid()
-            )));
-        }
-        if meta.mode() & 0o077 != 0 {
-            return Err(Error::invalid(format!(
-                "claim directory {} is open to other users (mode {:o}); \
-                 run `chmod 700` on it or set {CLAIM_DIR_ENV}",
-                dir.display(),
-                meta.mode() & 0o7777
-            )));
-        }
-    }
-    Ok(())
-}
-
-#[cfg(all(test, unix))]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn a_private_dir_is_created_0700() {
-        let parent = tempfile::tempdir().unwrap();
-        let dir = parent.path().join("claims");
-        prepare_dir(&dir, true).unwrap();
-        let mode = fs::metadata(&dir).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
-        // Preparing it again is fine.
-        prepare_dir(&dir, true).unwrap();
-    }
-
-    #[test]
-    fn a_private_dir_open_to_others_is_refused() {
-        let parent = tempfile::tempdir().unwrap();
-        let dir = parent.path().join("claims");
-        fs::create_dir(&dir).unwrap();
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
-        let error = prepare_dir(&dir, true).unwrap_err();
-        assert!(error.to_string().contains("open to other users"), "{error}");
-        // A directory the user chose may be shared.
-        prepare_dir(&dir, false).unwrap();
-    }
-
-    #[test]
-    fn a_symlink_in_place_of_the_dir_is_refused() {
-        let parent = tempfile::tempdir().unwrap();
-        let target = parent.path().join("elsewhere");
-        fs::create_dir(&target).unwrap();
-        let dir = parent.path().join("claims");
-        std::os::unix::fs::symlink(&target, &dir).unwrap();
-        let error = prepare_dir(&dir, true).unwrap_err();
-        assert!(error.to_string().contains("not a directory"), "{error}");
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => crate::claims::claim_dir::default_dir(),
     }
 }

@@ -171,8 +171,11 @@ pub struct PortSet {
 
 impl PortSet {
     /// The empty set.
-    pub fn new() -> PortSet {
-        PortSet::default()
+    pub const fn new() -> PortSet {
+        PortSet {
+            ranges: Vec::new(),
+            cumulative: Vec::new(),
+        }
     }
 
     /// The union of `ranges`, in any order, overlapping or not.
@@ -258,6 +261,11 @@ impl PortSet {
     /// The ports of the set, ascending.
     pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
         self.ranges.iter().flat_map(PortRange::iter)
+    }
+
+    /// The ports of `self`, and those of `other`.
+    pub fn union(&self, other: &PortSet) -> PortSet {
+        PortSet::from_ranges(self.ranges.iter().chain(&other.ranges).copied())
     }
 
     /// The ports of `self` that are not in `other`.

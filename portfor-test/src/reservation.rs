@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 use socket2::Socket;
 
@@ -171,13 +171,9 @@ impl fmt::Debug for Reservation {
 }
 
 /// The default claim directory, resolved once per process.
-fn default_claim_dir() -> Result<ClaimDir> {
-    static DIR: OnceLock<ClaimDir> = OnceLock::new();
-    if let Some(dir) = DIR.get() {
-        return Ok(dir.clone());
-    }
-    let dir = ClaimDir::from_env()?;
-    Ok(DIR.get_or_init(|| dir).clone())
+fn default_claim_dir() -> &'static ClaimDir {
+    static DIR: LazyLock<ClaimDir> = LazyLock::new(ClaimDir::from_env);
+    &DIR
 }
 
 /// The kernel hold: an exclusive bind of the wildcard (dual-stack where the
@@ -200,10 +196,10 @@ fn hold(_addr: SocketAddr) -> io::Result<Option<Socket>> {
 }
 
 impl Builder {
-    fn claim_dir_for_reserve(&self) -> Result<ClaimDir> {
+    fn claim_dir_for_reserve(&self) -> ClaimDir {
         match self.claim_dir_path() {
-            Some(path) => Ok(ClaimDir::explicit(path)),
-            None => default_claim_dir(),
+            Some(path) => ClaimDir::explicit(path),
+            None => default_claim_dir().clone(),
         }
     }
 
@@ -262,7 +258,7 @@ impl Builder {
     /// # Ok::<(), portfor_test::Error>(())
     /// ```
     pub fn reserve(&self) -> Result<Reservation> {
-        let dir = self.claim_dir_for_reserve()?;
+        let dir = self.claim_dir_for_reserve();
         self.with_probe(|probe| self.search(|port| self.try_reserve(&dir, probe, port)))
     }
 
@@ -285,7 +281,7 @@ impl Builder {
     /// # Ok::<(), portfor_test::Error>(())
     /// ```
     pub fn is_claimed(&self, port: u16) -> Result<bool> {
-        claims::is_claimed(&self.claim_dir_for_reserve()?, port)
+        claims::is_claimed(&self.claim_dir_for_reserve(), port)
     }
 
     /// Reserves `count` distinct ports, each as [`reserve`](Builder::reserve).
@@ -317,7 +313,7 @@ impl Builder {
         if count == 0 {
             return Ok(Vec::new());
         }
-        let dir = self.claim_dir_for_reserve()?;
+        let dir = self.claim_dir_for_reserve();
         let pool = self.candidates()?;
         // The ports a block of `count` can start at.
         let starts: crate::PortSet = pool
@@ -331,10 +327,14 @@ impl Builder {
                 "no run of {count} consecutive candidate ports"
             )));
         }
+        let named = crate::named_set::named_ports();
         self.with_probe(|probe| {
             select::search_in(&starts, self.attempts_limit(), |start| {
                 let mut block = Vec::with_capacity(usize::from(count));
                 for port in start..=start + (count - 1) {
+                    if named.contains(port) {
+                        return Ok(Err(Reason::Named));
+                    }
                     match self.try_reserve(&dir, probe, port)? {
                         Ok(reservation) => block.push(reservation),
                         // Dropping `block` releases what was claimed.

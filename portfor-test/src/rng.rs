@@ -42,14 +42,6 @@ pub(crate) fn below(bound: u32) -> u32 {
     (((next_u64() >> 32) * u64::from(bound)) >> 32) as u32
 }
 
-/// Shuffles `items` in place (Fisher-Yates).
-pub(crate) fn shuffle<T>(items: &mut [T]) {
-    for i in (1..items.len()).rev() {
-        let j = below(i as u32 + 1) as usize;
-        items.swap(i, j);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,15 +56,5 @@ mod tests {
         }
         assert!(seen.iter().all(|&s| s), "{seen:?}");
         assert_eq!(below(1), 0);
-    }
-
-    #[test]
-    fn shuffle_keeps_the_elements() {
-        let mut items: Vec<u32> = (0..100).collect();
-        shuffle(&mut items);
-        let mut sorted = items.clone();
-        sorted.sort();
-        assert_eq!(sorted, (0..100).collect::<Vec<_>>());
-        assert_ne!(items, sorted, "100 elements left in order");
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use crate::error::{Error, Reason, Rejection, Result};
+use crate::named_set;
 use crate::probe::{self, Probe};
 use crate::range::{PortRange, PortSet};
 use crate::rng;
@@ -17,9 +18,11 @@ use crate::table;
 pub const GOOD_RANGE_MIN_LEN: u16 = 20;
 /// port-for's defaults for [`Builder::good_ranges`].
 pub const GOOD_RANGE_BORDER: u16 = 3;
-/// How many candidates [`Builder::select`] probes before giving up, as in
-/// port-for.
-pub const DEFAULT_ATTEMPTS: u32 = 100;
+/// How many candidates port-for's `select_random` probes before giving up;
+/// [`compat`](crate::compat) keeps this limit. [`Builder`] has none by
+/// default: it gives up only when every candidate is claimed, bound to a
+/// name, or in use.
+pub const PORT_FOR_ATTEMPTS: u32 = 100;
 
 /// Set to `1` (or `true`) to let selection use ephemeral ports when no other
 /// port is left: the escape hatch for port-for issue #12.
@@ -60,7 +63,7 @@ pub struct Builder {
     extra_addresses: Vec<IpAddr>,
     allow_ephemeral: Option<bool>,
     good_ranges: (u16, u16),
-    attempts: u32,
+    attempts: Option<u32>,
     hold: bool,
     claim_dir: Option<PathBuf>,
 }
@@ -75,7 +78,7 @@ impl Default for Builder {
             extra_addresses: Vec::new(),
             allow_ephemeral: None,
             good_ranges: (GOOD_RANGE_MIN_LEN, GOOD_RANGE_BORDER),
-            attempts: DEFAULT_ATTEMPTS,
+            attempts: None,
             hold: false,
             claim_dir: None,
         }
@@ -171,9 +174,11 @@ impl Builder {
         self
     }
 
-    /// Probe at most `attempts` candidates (at least 1; default 100).
+    /// Probe at most `attempts` candidates (at least 1). Candidates that are
+    /// claimed or bound to a name are skipped without a probe and do not
+    /// count. Default: no limit, every candidate is tried before giving up.
     pub fn attempts(&mut self, attempts: u32) -> &mut Self {
-        self.attempts = attempts.max(1);
+        self.attempts = Some(attempts.max(1));
         self
     }
 
@@ -212,11 +217,11 @@ impl Builder {
         self.hold
     }
 
-    pub(crate) fn attempts_limit(&self) -> u32 {
+    pub(crate) fn attempts_limit(&self) -> Option<u32> {
         self.attempts
     }
 
-    fn allows_ephemeral(&self) -> bool {
+    pub(crate) fn allows_ephemeral(&self) -> bool {
         self.allow_ephemeral.unwrap_or_else(|| {
             std::env::var(ALLOW_EPHEMERAL_ENV).is_ok_and(|v| v == "1" || v == "true")
         })
@@ -365,52 +370,150 @@ impl Builder {
         }
     }
 
-    /// Tries candidates in random order, at most `attempts` of them, until
-    /// `try_port` accepts one (`Ok(Ok(_))`). `Ok(Err(reason))` rejects the
-    /// port; `Err` stops the search.
+    /// Tries candidates in random order until `try_port` accepts one
+    /// (`Ok(Ok(_))`); see [`search_in`]. Ports bound to a name in the
+    /// user's or the system store are skipped, without a probe.
     pub(crate) fn search<T>(
         &self,
-        try_port: impl FnMut(u16) -> Result<Result<T, Reason>>,
+        mut try_port: impl FnMut(u16) -> Result<Result<T, Reason>>,
     ) -> Result<T> {
         let pool = self.pool()?;
-        search_in(&pool, self.attempts, try_port)
+        let named = named_set::named_ports();
+        search_in(&pool, self.attempts, |port| {
+            if named.contains(port) {
+                return Ok(Err(Reason::Named));
+            }
+            try_port(port)
+        })
     }
 }
 
-/// The search of [`Builder::search`] over an explicit pool.
+/// Every index below `size` once, in a random order: `(a * i + b) mod size`
+/// with `a` coprime to `size`, a full cycle for a random start and stride.
+/// No memory for the order, and the usual first-try success costs one
+/// draw.
+struct RandomWalk {
+    size: u64,
+    stride: u64,
+    start: u64,
+    step: u64,
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+impl RandomWalk {
+    fn new(size: u32) -> RandomWalk {
+        let size = u64::from(size);
+        let mut stride = 1;
+        if size > 2 {
+            // Most random strides are coprime to the size; a few tries do.
+            for _ in 0..32 {
+                let candidate = 1 + u64::from(rng::below(size as u32 - 1));
+                if gcd(candidate, size) == 1 {
+                    stride = candidate;
+                    break;
+                }
+            }
+        }
+        let start = if size > 0 {
+            u64::from(rng::below(size as u32))
+        } else {
+            0
+        };
+        RandomWalk {
+            size,
+            stride,
+            start,
+            step: 0,
+        }
+    }
+}
+
+impl Iterator for RandomWalk {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        if self.step == self.size {
+            return None;
+        }
+        let index = (self.stride * self.step + self.start) % self.size;
+        self.step += 1;
+        Some(index as u32)
+    }
+}
+
+/// Tries every candidate of `pool` once, in random order, until `try_port`
+/// accepts one (`Ok(Ok(_))`). `Ok(Err(reason))` rejects the port: a port
+/// that was probed (in use, forbidden) counts towards `attempts` (no limit
+/// when `None`), one skipped as claimed or named does not. `Err` stops the
+/// search. The error when none is accepted counts the rejections by reason.
 pub(crate) fn search_in<T>(
     pool: &PortSet,
-    attempts: u32,
+    attempts: Option<u32>,
     mut try_port: impl FnMut(u16) -> Result<Result<T, Reason>>,
 ) -> Result<T> {
-    let size = pool.len();
-    let attempts = attempts.min(size) as usize;
-    // Small pool: every index, shuffled. Large pool (at least 4 candidates
-    // per attempt): lazy random draws, redrawn on the rare repeat, so the
-    // usual first-try success costs one draw.
-    let mut shuffled: Vec<u32> = Vec::new();
-    if size <= 4 * attempts as u32 {
-        shuffled.extend(0..size);
-        rng::shuffle(&mut shuffled);
-    }
-    let mut tried: Vec<u32> = Vec::with_capacity(attempts.min(16));
+    let mut probes = 0;
     let mut rejections = Vec::new();
-    for attempt in 0..attempts {
-        let index = match shuffled.get(attempt) {
-            Some(&index) => index,
-            None => loop {
-                let index = rng::below(size);
-                if !tried.contains(&index) {
-                    tried.push(index);
-                    break index;
-                }
-            },
-        };
+    for index in RandomWalk::new(pool.len()) {
+        if attempts.is_some_and(|limit| probes >= limit) {
+            return Err(Error::no_free_port(pool.clone(), rejections, true));
+        }
         let port = pool.nth(index).expect("index below the pool size");
         match try_port(port)? {
             Ok(found) => return Ok(found),
-            Err(reason) => rejections.push(Rejection::new(port, reason)),
+            Err(reason) => {
+                if matches!(reason, Reason::InUse { .. } | Reason::Forbidden { .. }) {
+                    probes += 1;
+                }
+                rejections.push(Rejection::new(port, reason));
+            }
         }
     }
-    Err(Error::no_free_port(pool.clone(), rejections))
+    Err(Error::no_free_port(pool.clone(), rejections, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_random_walk_visits_every_index_once() {
+        for size in [0, 1, 2, 3, 4, 97, 100, 1024, 19001] {
+            for _ in 0..5 {
+                let mut seen: Vec<u32> = RandomWalk::new(size).collect();
+                seen.sort_unstable();
+                assert_eq!(seen, (0..size).collect::<Vec<_>>(), "size {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn skipped_candidates_cost_no_attempt() {
+        let pool = PortSet::from_ports(60000..60100);
+        // Every port claimed but the last the walk reaches: found anyway,
+        // with an attempt limit of 1.
+        let mut seen = 0;
+        let found = search_in(&pool, Some(1), |port| {
+            seen += 1;
+            Ok(if seen < 100 {
+                Err(Reason::Claimed)
+            } else {
+                Ok(port)
+            })
+        });
+        assert!(found.is_ok());
+        // Probed and taken: the limit stops the search.
+        let addr = "127.0.0.1:1".parse().unwrap();
+        let error = search_in(&pool, Some(3), |_| -> Result<Result<u16, Reason>> {
+            Ok(Err(Reason::InUse {
+                addr,
+                protocol: crate::Protocol::Tcp,
+            }))
+        })
+        .unwrap_err();
+        assert_eq!(error.rejections().len(), 3);
+        assert!(error.to_string().contains("left untried"), "{error}");
+    }
 }

@@ -185,9 +185,21 @@ fn attempts_are_bounded_and_each_rejection_is_reported() {
     assert_eq!(error.rejections().len(), 7, "{error}");
     let message = error.to_string();
     assert!(
-        message.starts_with("no free port found: 7 candidates tried out of 40"),
+        message.starts_with("no free port: of 40 candidates")
+            && message.contains("7 in use")
+            && message.contains("the rest left untried at the limit of 7 probes"),
         "{message}"
     );
+    // Without a limit, every candidate is tried before giving up.
+    let mut unlimited = Builder::new();
+    unlimited.allow_ephemeral(true);
+    for listener in &held {
+        let port = listener.local_addr().unwrap().port();
+        unlimited.include(port..=port);
+    }
+    let error = unlimited.select().unwrap_err();
+    assert_eq!(error.rejections().len(), 40, "{error}");
+    assert!(error.to_string().contains("40 in use"), "{error}");
 }
 
 #[test]

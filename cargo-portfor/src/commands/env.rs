@@ -3,6 +3,11 @@
 //!
 //! Declared names that are not bound yet are bound first, as a test's
 //! `named_port!` would.
+//!
+//! Two JSON shapes, documented side by side in `env --help` and the README:
+//! `--format json` is one flat object of variables (what tools that load a
+//! JSON environment expect), `--message-format json` the versioned document
+//! of every subcommand, which wins when both are given.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -10,15 +15,22 @@ use std::io::Write;
 use serde_json::{Map, Value, json};
 
 use super::{Context, names};
-use crate::cli::EnvFormat;
+use crate::cli::{EnvFormat, WorkspaceArgs};
 use crate::error::{CliError, CliResult};
 use crate::exit;
 use crate::metadata::env_var;
 
-pub(crate) fn run(ctx: &mut Context<'_>, format: EnvFormat) -> CliResult<i32> {
-    let workspace = ctx.workspace()?;
+pub(crate) fn run(
+    ctx: &mut Context<'_>,
+    args: &WorkspaceArgs,
+    format: EnvFormat,
+) -> CliResult<i32> {
+    let workspace = ctx.workspace(args)?;
     let mut variables: Vec<(String, u16)> = Vec::new();
     for package in workspace.selected() {
+        if !ctx.serves(package)? {
+            continue;
+        }
         let named = ctx.named(package)?;
         for (name, port, _) in names(package, &named)? {
             let port = match port {
@@ -34,17 +46,28 @@ pub(crate) fn run(ctx: &mut Context<'_>, format: EnvFormat) -> CliResult<i32> {
             variables.push((var, port));
         }
     }
-    // Values are strings, as environment variables are.
-    let as_json = || -> Map<String, Value> {
-        variables
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v.to_string())))
-            .collect()
-    };
     if ctx.out.json {
-        ctx.out.document("env", json!({ "variables": as_json() }))?;
-        return Ok(exit::SUCCESS);
+        ctx.out
+            .document("env", json!({ "variables": as_json(&variables) }))?;
+    } else {
+        write(ctx, format, &variables)?;
     }
+    Ok(exit::SUCCESS)
+}
+
+/// The variables as one JSON object; values are strings, as environment
+/// variables are.
+fn as_json(variables: &[(String, u16)]) -> Map<String, Value> {
+    variables
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v.to_string())))
+        .collect()
+}
+
+/// Writes the variables in `format`: to stdout, or appended to the file
+/// GitHub Actions (`$GITHUB_ENV`) or a nextest setup script
+/// (`$NEXTEST_ENV`) reads variables from, when it is set.
+fn write(ctx: &mut Context<'_>, format: EnvFormat, variables: &[(String, u16)]) -> CliResult<()> {
     let lines: Vec<String> = match format {
         EnvFormat::Shell => variables
             .iter()
@@ -53,35 +76,28 @@ pub(crate) fn run(ctx: &mut Context<'_>, format: EnvFormat) -> CliResult<i32> {
         EnvFormat::Dotenv | EnvFormat::Github | EnvFormat::Nextest => {
             variables.iter().map(|(k, v)| format!("{k}={v}")).collect()
         }
-        EnvFormat::Json => vec![Value::Object(as_json()).to_string()],
+        EnvFormat::Json => vec![Value::Object(as_json(variables)).to_string()],
     };
-    // GitHub Actions and nextest setup scripts read variables from the file
-    // their environment names; append there when it is set.
     let target = match format {
         EnvFormat::Github => std::env::var_os("GITHUB_ENV"),
         EnvFormat::Nextest => std::env::var_os("NEXTEST_ENV"),
         _ => None,
     };
-    match target.filter(|t| !t.is_empty()) {
-        Some(path) => {
-            let mut file = OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(&path)
-                .map_err(|e| {
-                    CliError::new(format!("failed to open {}: {e}", path.to_string_lossy()))
-                })?;
-            for line in &lines {
-                writeln!(file, "{line}").map_err(|e| {
-                    CliError::new(format!("failed to write {}: {e}", path.to_string_lossy()))
-                })?;
-            }
+    let Some(path) = target.filter(|t| !t.is_empty()) else {
+        for line in &lines {
+            ctx.out.line(line)?;
         }
-        None => {
-            for line in &lines {
-                ctx.out.line(line)?;
-            }
-        }
+        return Ok(());
+    };
+    let mut file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(|e| CliError::new(format!("failed to open {}: {e}", path.to_string_lossy())))?;
+    for line in &lines {
+        writeln!(file, "{line}").map_err(|e| {
+            CliError::new(format!("failed to write {}: {e}", path.to_string_lossy()))
+        })?;
     }
-    Ok(exit::SUCCESS)
+    Ok(())
 }

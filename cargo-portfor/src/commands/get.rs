@@ -3,14 +3,19 @@
 use serde_json::json;
 
 use super::Context;
+use crate::cli::WorkspaceArgs;
 use crate::error::{CliError, CliResult};
-use crate::exit;
+use crate::{exit, names};
 
-pub(crate) fn run(ctx: &mut Context<'_>, name: &str) -> CliResult<i32> {
-    let workspace = ctx.workspace()?;
+pub(crate) fn run(ctx: &mut Context<'_>, args: &WorkspaceArgs, name: &str) -> CliResult<i32> {
+    // Bad input is refused before anything is read.
+    names::validate(name)?;
+    let workspace = ctx.workspace(args)?;
     let package = workspace.single()?;
+    if !ctx.serves(package)? {
+        return Ok(exit::ERROR);
+    }
     let named = ctx.named(package)?;
-    portfor_test::validate_name(name)?;
     let Some(port) = named.get(name)? else {
         return Err(CliError::new(format!(
             "`{name}` is not bound for package `{}`; bind it with `cargo portfor bind {name} -p {}`",

@@ -9,10 +9,11 @@ mod free;
 mod get;
 mod list;
 mod unbind;
+mod why;
 
 use portfor_test::{NamedPorts, Store};
 
-use crate::cli::{Command, PortforArgs};
+use crate::cli::{Command, PortforArgs, WorkspaceArgs};
 use crate::error::CliResult;
 use crate::metadata::{self, Package, Workspace};
 use crate::output::Output;
@@ -32,13 +33,36 @@ impl Context<'_> {
         })
     }
 
-    pub(crate) fn workspace(&self) -> CliResult<Workspace> {
-        metadata::load(&self.args.workspace)
+    pub(crate) fn workspace(&self, args: &WorkspaceArgs) -> CliResult<Workspace> {
+        metadata::load(args)
+    }
+
+    /// Whether `package` can be served: false when its metadata (or the
+    /// workspace's) is invalid, which is then reported, every problem at
+    /// once; the command goes on with the other packages and exits 2.
+    pub(crate) fn serves(&mut self, package: &Package) -> CliResult<bool> {
+        for table in &package.invalid {
+            self.out.error(&table.to_error())?;
+        }
+        Ok(package.invalid.is_empty())
     }
 
     pub(crate) fn named(&self, package: &Package) -> CliResult<NamedPorts> {
         Ok(NamedPorts::package(&package.name, &package.dir).store(self.store()?))
     }
+}
+
+/// `target`, then the user's and the system store when they are other
+/// files: every store a port may be bound to a name in.
+pub(crate) fn stores(target: &Store) -> Vec<Store> {
+    let mut stores = vec![target.clone()];
+    let others = [Store::user().ok(), Some(Store::system())];
+    for store in others.into_iter().flatten() {
+        if stores.iter().all(|s| s.path() != store.path()) {
+            stores.push(store);
+        }
+    }
+    stores
 }
 
 /// The names of `package`: declared first, in order, then those only in the
@@ -66,14 +90,22 @@ pub(crate) fn names(
 }
 
 pub(crate) fn run(ctx: &mut Context<'_>) -> CliResult<i32> {
-    match &ctx.args.command {
-        Command::List => list::run(ctx),
-        Command::Get { name } => get::run(ctx, name),
-        Command::Bind { name, port } => bind::run(ctx, name, port.as_deref()),
-        Command::Unbind { name } => unbind::run(ctx, name),
+    // A copy of the shared reference, so that `ctx` stays free to lend.
+    let args = ctx.args;
+    match &args.command {
+        Command::List { workspace } => list::run(ctx, workspace),
+        Command::Get { name, workspace } => get::run(ctx, workspace, name),
+        Command::Bind {
+            name,
+            port,
+            force,
+            workspace,
+        } => bind::run(ctx, workspace, name, port.as_deref(), *force),
+        Command::Unbind { name, workspace } => unbind::run(ctx, workspace, name),
         Command::Free { count } => free::run(ctx, *count),
-        Command::Env { format } => env::run(ctx, *format),
-        Command::Check => check::run(ctx),
+        Command::Env { format, workspace } => env::run(ctx, workspace, *format),
+        Command::Check { workspace } => check::run(ctx, workspace),
         Command::Doctor => doctor::run(ctx),
+        Command::Why { port } => why::run(ctx, port),
     }
 }

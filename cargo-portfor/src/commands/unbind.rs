@@ -3,12 +3,18 @@
 use serde_json::json;
 
 use super::Context;
+use crate::cli::WorkspaceArgs;
 use crate::error::CliResult;
-use crate::exit;
+use crate::{exit, names};
 
-pub(crate) fn run(ctx: &mut Context<'_>, name: &str) -> CliResult<i32> {
-    let workspace = ctx.workspace()?;
+pub(crate) fn run(ctx: &mut Context<'_>, args: &WorkspaceArgs, name: &str) -> CliResult<i32> {
+    // The same rule as `bind` and `get`: a name `bind` refuses is never bound.
+    names::validate(name)?;
+    let workspace = ctx.workspace(args)?;
     let package = workspace.single()?;
+    if !ctx.serves(package)? {
+        return Ok(exit::ERROR);
+    }
     let named = ctx.named(package)?;
     let port = named.get(name)?;
     let removed = named.unbind(name)?;

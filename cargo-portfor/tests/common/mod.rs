@@ -1,7 +1,7 @@
 //! Helpers for running the real binaries against fixture workspaces copied
 //! into a temporary directory, with temporary stores and claim directory.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::print_stderr)]
 
 use std::ffi::OsStr;
 use std::fs;
@@ -74,6 +74,39 @@ impl Fixture {
         let mut full = vec!["portfor"];
         full.extend_from_slice(args);
         Run::of(self.command(env!("CARGO_BIN_EXE_cargo-portfor"), &full))
+    }
+
+    /// `cargo-portfor portfor <args>` with extra environment variables.
+    pub fn cargo_portfor_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut full = vec!["portfor"];
+        full.extend_from_slice(args);
+        let mut command = self.command(env!("CARGO_BIN_EXE_cargo-portfor"), &full);
+        command.envs(env.iter().copied());
+        Run::of(command)
+    }
+
+    /// `cargo-portfor portfor <args>` in a private network namespace, after
+    /// the shell commands `setup`; `None` when `unshare -rn` is not
+    /// permitted and `PORTFOR_TEST_SKIP_NETNS=1` says to skip (printed).
+    pub fn cargo_portfor_in_netns(&self, setup: &str, args: &[&str]) -> Option<Run> {
+        if !netns_available() {
+            return None;
+        }
+        let script = format!("set -e; ip link set lo up; {setup}; exec \"$0\" portfor \"$@\"");
+        let mut full = vec![
+            "-rn",
+            "sh",
+            "-c",
+            &script,
+            env!("CARGO_BIN_EXE_cargo-portfor"),
+        ];
+        full.extend_from_slice(args);
+        Some(Run::of(self.command("unshare", &full)))
+    }
+
+    /// Writes the system store.
+    pub fn write_system_store(&self, text: &str) {
+        fs::write(self.system_store(), text).unwrap();
     }
 
     /// `port-for <args>`.
@@ -170,6 +203,26 @@ impl Run {
         assert!(!stderr.contains("panicked"), "{}", self.dump());
         self
     }
+}
+
+/// Whether `unshare -rn` works here. When it does not and
+/// `PORTFOR_TEST_SKIP_NETNS=1` is set, prints why and returns false; when it
+/// does not and the variable is unset, panics with the reason.
+pub fn netns_available() -> bool {
+    let probe = Command::new("unshare").args(["-rn", "true"]).output();
+    let failure = match probe {
+        Ok(output) if output.status.success() => return true,
+        Ok(output) => String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        Err(e) => format!("cannot run unshare: {e}"),
+    };
+    if std::env::var("PORTFOR_TEST_SKIP_NETNS").is_ok_and(|v| v == "1") {
+        eprintln!("skipped: unshare -rn is not permitted here ({failure})");
+        return false;
+    }
+    panic!(
+        "this test needs a private network namespace, and `unshare -rn true` failed: \
+         {failure}; set PORTFOR_TEST_SKIP_NETNS=1 to skip it"
+    );
 }
 
 /// Whether this process runs as root.

@@ -3,36 +3,40 @@
 //! process; the files stay behind, unlocked, and never block a port. They are
 //! never deleted: deleting a lock file another process has just opened would
 //! let a third process lock a new file of the same name.
+//!
+//! A claim ends by closing its handle, which Windows documents as releasing
+//! its locks; nothing relies on what an explicit unlock returns (wine, for
+//! one, reports a lock violation for it).
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io;
 use std::path::{Path, PathBuf};
+
+use super::claim_dir::open_claim_file;
 
 pub(super) struct Locks {
     dir: PathBuf,
     held: HashMap<u16, File>,
 }
 
+fn name(port: u16) -> String {
+    format!("port-{port}.lock")
+}
+
 impl Locks {
-    pub(super) fn open(dir: &Path, _private: bool) -> io::Result<Locks> {
+    pub(super) fn open(dir: &Path) -> io::Result<Locks> {
         Ok(Locks {
             dir: dir.to_owned(),
             held: HashMap::new(),
         })
     }
 
-    fn open_file(&self, port: u16) -> io::Result<File> {
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(self.dir.join(format!("port-{port}.lock")))
-    }
-
     pub(super) fn try_lock(&mut self, port: u16) -> io::Result<bool> {
-        let file = self.open_file(port)?;
+        // Unusable (another user's file this user may not read): claimed.
+        let Some(file) = open_claim_file(&self.dir, &name(port))? else {
+            return Ok(false);
+        };
         match file.try_lock() {
             Ok(()) => {
                 self.held.insert(port, file);
@@ -44,20 +48,21 @@ impl Locks {
     }
 
     pub(super) fn unlock(&mut self, port: u16) -> io::Result<()> {
-        match self.held.remove(&port) {
-            Some(file) => file.unlock(),
-            None => Ok(()),
-        }
+        // Closing the handle releases the lock.
+        drop(self.held.remove(&port));
+        Ok(())
     }
 
     pub(super) fn is_locked_elsewhere(&mut self, port: u16) -> io::Result<bool> {
-        let path = self.dir.join(format!("port-{port}.lock"));
-        let file = match OpenOptions::new().read(true).write(true).open(path) {
+        // Looking creates nothing: no file, no claim.
+        let file = match File::open(self.dir.join(name(port))) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Ok(true),
             Err(e) => return Err(e),
         };
         match file.try_lock_shared() {
+            // Released when `file` closes.
             Ok(()) => Ok(false),
             Err(TryLockError::WouldBlock) => Ok(true),
             Err(TryLockError::Error(e)) => Err(e),

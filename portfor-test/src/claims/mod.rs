@@ -3,8 +3,9 @@
 //! A claim is a lock the operating system holds for this process and drops
 //! when the process ends, however it ends (SIGKILL included): no lease, no
 //! timeout, no cleanup. Claims live in a claim directory shared by every
-//! process that must not be handed the same port (see
-//! [`claim_dir`](crate::claim_dir)).
+//! process of every user that must not be handed the same port (see
+//! [`claim_dir`] for why it is one directory for the machine and what
+//! other users can and cannot do to it).
 //!
 //! Two backends with the same interface:
 //!
@@ -50,6 +51,8 @@ mod backend;
 #[path = "lock_files.rs"]
 mod backend;
 
+pub(crate) mod claim_dir;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -91,28 +94,29 @@ fn lock_claims() -> MutexGuard<'static, Vec<DirClaims>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Where claims go: the directory, and whether it is the private default.
+/// Where claims go: the directory, and whether it is the machine-wide
+/// default (which is checked more strictly: see [`claim_dir`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ClaimDir {
     path: PathBuf,
-    private: bool,
+    default: bool,
 }
 
 impl ClaimDir {
-    /// `$PORTFOR_CLAIM_DIR`, else the per-user default.
-    pub(crate) fn from_env() -> Result<ClaimDir> {
+    /// `$PORTFOR_CLAIM_DIR`, else the machine-wide default.
+    pub(crate) fn from_env() -> ClaimDir {
         let explicit = std::env::var_os(paths::CLAIM_DIR_ENV).is_some_and(|d| !d.is_empty());
-        Ok(ClaimDir {
-            path: paths::claim_dir()?,
-            private: !explicit,
-        })
+        ClaimDir {
+            path: paths::claim_dir(),
+            default: !explicit,
+        }
     }
 
     /// A directory chosen in code.
     pub(crate) fn explicit(path: &Path) -> ClaimDir {
         ClaimDir {
             path: path.to_owned(),
-            private: false,
+            default: false,
         }
     }
 }
@@ -122,8 +126,8 @@ fn with_dir<T>(dir: &ClaimDir, f: impl FnOnce(&mut DirClaims) -> Result<T>) -> R
     let index = match claims.iter().position(|c| c.dir == dir.path) {
         Some(index) => index,
         None => {
-            paths::prepare_dir(&dir.path, dir.private)?;
-            let locks = backend::Locks::open(&dir.path, dir.private)
+            claim_dir::prepare(&dir.path, dir.default)?;
+            let locks = backend::Locks::open(&dir.path)
                 .map_err(|e| Error::io_at("failed to open the claims in", &dir.path, e))?;
             claims.push(DirClaims {
                 dir: dir.path.clone(),

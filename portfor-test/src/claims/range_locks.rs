@@ -16,9 +16,10 @@
 //! Either way the kernel releases them when the process exits, and they are
 //! not inherited by children.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, fcntl};
@@ -27,11 +28,22 @@ use nix::libc;
 /// Ports per shard file.
 const SHARD_PORTS: usize = 512;
 
-/// The shard files of one claim directory, opened on first use.
+/// A shard file, opened on first use.
+enum Shard {
+    Unopened,
+    Open(File),
+    /// Another user made it unusable: its ports look claimed. Tried again
+    /// after [`RETRY_UNUSABLE`], as it may be a file just made by another
+    /// user and not yet given its mode.
+    Unusable(Instant),
+}
+
+const RETRY_UNUSABLE: Duration = Duration::from_millis(50);
+
+/// The shard files of one claim directory.
 pub(super) struct Locks {
     dir: PathBuf,
-    private: bool,
-    shards: Vec<Option<File>>,
+    shards: Vec<Shard>,
 }
 
 // `c_int` on Linux, `c_short` on the BSDs; `l_type` is `c_short` everywhere.
@@ -72,34 +84,40 @@ fn get_lock(file: &File, lock: &mut libc::flock) -> nix::Result<libc::c_int> {
 }
 
 impl Locks {
-    pub(super) fn open(dir: &Path, private: bool) -> io::Result<Locks> {
+    pub(super) fn open(dir: &Path) -> io::Result<Locks> {
         Ok(Locks {
             dir: dir.to_owned(),
-            private,
-            shards: (0..65536 / SHARD_PORTS).map(|_| None).collect(),
+            shards: (0..65536 / SHARD_PORTS).map(|_| Shard::Unopened).collect(),
         })
     }
 
-    fn shard(&mut self, port: u16) -> io::Result<&File> {
+    /// The shard file of `port`; `None` when it is unusable.
+    fn shard(&mut self, port: u16) -> io::Result<Option<&File>> {
         let index = usize::from(port) / SHARD_PORTS;
-        if self.shards[index].is_none() {
-            let mut options = OpenOptions::new();
-            options.read(true).write(true).create(true).truncate(false);
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                // A shared directory (PORTFOR_CLAIM_DIR) needs files others
-                // may open for writing too; the umask still applies.
-                options.mode(if self.private { 0o600 } else { 0o666 });
-            }
-            let file = options.open(self.dir.join(format!("claims-{index}")))?;
-            self.shards[index] = Some(file);
+        let retry = match self.shards[index] {
+            Shard::Unopened => true,
+            Shard::Unusable(since) => since.elapsed() >= RETRY_UNUSABLE,
+            Shard::Open(_) => false,
+        };
+        if retry {
+            let name = format!("claims-{index}");
+            self.shards[index] = match super::claim_dir::open_claim_file(&self.dir, &name)? {
+                Some(file) => Shard::Open(file),
+                None => Shard::Unusable(Instant::now()),
+            };
         }
-        Ok(self.shards[index].as_ref().expect("opened above"))
+        Ok(match &self.shards[index] {
+            Shard::Open(file) => Some(file),
+            _ => None,
+        })
     }
 
     /// Locks byte `port`; `Ok(false)` if another process holds it.
     pub(super) fn try_lock(&mut self, port: u16) -> io::Result<bool> {
-        match set_lock(self.shard(port)?, &flock(WRITE_LOCK, port)) {
+        let Some(shard) = self.shard(port)? else {
+            return Ok(false);
+        };
+        match set_lock(shard, &flock(WRITE_LOCK, port)) {
             Ok(_) => Ok(true),
             // POSIX allows either for "held by someone else".
             Err(Errno::EAGAIN | Errno::EACCES) => Ok(false),
@@ -108,15 +126,21 @@ impl Locks {
     }
 
     pub(super) fn unlock(&mut self, port: u16) -> io::Result<()> {
-        set_lock(self.shard(port)?, &flock(UNLOCK, port))
-            .map(drop)
-            .map_err(Into::into)
+        match self.shard(port)? {
+            Some(shard) => set_lock(shard, &flock(UNLOCK, port))
+                .map(drop)
+                .map_err(Into::into),
+            None => Ok(()),
+        }
     }
 
     /// Whether another process holds byte `port`.
     pub(super) fn is_locked_elsewhere(&mut self, port: u16) -> io::Result<bool> {
+        let Some(shard) = self.shard(port)? else {
+            return Ok(true);
+        };
         let mut lock = flock(WRITE_LOCK, port);
-        get_lock(self.shard(port)?, &mut lock)?;
+        get_lock(shard, &mut lock)?;
         Ok(lock.l_type != UNLOCK)
     }
 }

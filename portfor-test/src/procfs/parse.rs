@@ -24,6 +24,7 @@ pub struct ProcSocket {
     protocol: Protocol,
     local: SocketAddr,
     state: u8,
+    uid: u32,
     inode: u64,
 }
 
@@ -47,10 +48,45 @@ impl ProcSocket {
         }
     }
 
+    /// The state: for TCP the names of the kernel's `tcp_states.h` in lower
+    /// case (`listen`, `established`, `time-wait`, ...); for UDP `bound`
+    /// (unconnected) or `connected`.
+    pub fn state(&self) -> &'static str {
+        match (self.protocol, self.state) {
+            (Protocol::Tcp, code) => tcp_state(code),
+            (Protocol::Udp, 0x01) => "connected",
+            (Protocol::Udp, _) => "bound",
+        }
+    }
+
+    /// The user id that created the socket.
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
     /// The socket's inode, which `/proc/<pid>/fd/*` links name as
-    /// `socket:[inode]`.
+    /// `socket:[inode]`; 0 for a socket no process holds (`time-wait`).
     pub fn inode(&self) -> u64 {
         self.inode
+    }
+}
+
+/// The state names of `include/net/tcp_states.h`.
+fn tcp_state(code: u8) -> &'static str {
+    match code {
+        0x01 => "established",
+        0x02 => "syn-sent",
+        0x03 => "syn-recv",
+        0x04 => "fin-wait1",
+        0x05 => "fin-wait2",
+        0x06 => "time-wait",
+        0x07 => "close",
+        0x08 => "close-wait",
+        0x09 => "last-ack",
+        TCP_LISTEN => "listen",
+        0x0B => "closing",
+        0x0C => "new-syn-recv",
+        _ => "unknown",
     }
 }
 
@@ -81,11 +117,13 @@ fn parse_line(line: &str, protocol: Protocol) -> Option<ProcSocket> {
     let (ip, port) = fields.get(1)?.split_once(':')?;
     let local = SocketAddr::new(hex_ip(ip)?, u16::from_str_radix(port, 16).ok()?);
     let state = u8::from_str_radix(fields.get(3)?, 16).ok()?;
+    let uid = fields.get(7)?.parse().ok()?;
     let inode = fields.get(9)?.parse().ok()?;
     Some(ProcSocket {
         protocol,
         local,
         state,
+        uid,
         inode,
     })
 }
@@ -155,58 +193,75 @@ mod tests {
         };
     }
 
-    fn addr(text: &str) -> SocketAddr {
-        text.parse().unwrap()
+    /// Each socket as `protocol address state inode`.
+    fn brief(text: &str, protocol: Protocol) -> Vec<String> {
+        proc_net(text, protocol)
+            .unwrap()
+            .iter()
+            .map(|s| {
+                assert_eq!(s.uid(), 0, "captured as root");
+                format!(
+                    "{} {} {} {}",
+                    s.protocol(),
+                    s.local_addr(),
+                    s.state(),
+                    s.inode()
+                )
+            })
+            .collect()
     }
 
-    // The samples are x86-64 captures: the hex words are little-endian.
+    // Captured on little-endian x86-64: the words are native-endian.
     #[cfg(target_endian = "little")]
     #[test]
-    fn tcp_sample() {
-        let sockets = proc_net(sample!("linux-proc-net-tcp.txt"), Protocol::Tcp).unwrap();
-        let summary: Vec<_> = sockets
-            .iter()
-            .map(|s| (s.local_addr(), s.is_listening(), s.inode()))
-            .collect();
+    fn sockets_are_read_from_proc_net() {
         assert_eq!(
-            summary,
+            brief(sample!("linux-proc-net-tcp.txt"), Protocol::Tcp),
             [
-                (addr("0.0.0.0:2024"), true, 48),
-                (addr("127.0.0.1:61001"), true, 103939),
-                (addr("127.0.0.1:33150"), false, 103942),
-                (addr("127.0.0.1:61001"), false, 103943),
+                "tcp 0.0.0.0:2024 listen 48",
+                "tcp 127.0.0.1:45003 listen 105734",
+                "tcp 127.0.0.1:33150 time-wait 0",
+                "tcp 127.0.0.1:45003 established 105736",
+                "tcp 127.0.0.1:42190 established 105735",
             ]
+        );
+        assert_eq!(
+            brief(sample!("linux-proc-net-tcp6.txt"), Protocol::Tcp),
+            [
+                "tcp [::]:45002 listen 105733",
+                "tcp [::1]:45001 listen 105732"
+            ]
+        );
+        assert_eq!(
+            brief(sample!("linux-proc-net-udp.txt"), Protocol::Udp),
+            ["udp 127.0.0.1:45004 bound 105737"]
+        );
+        assert_eq!(
+            brief(sample!("linux-proc-net-udp6.txt"), Protocol::Udp),
+            ["udp [::1]:45005 bound 105738"]
         );
     }
 
     #[cfg(target_endian = "little")]
     #[test]
-    fn tcp6_sample() {
-        let sockets = proc_net(sample!("linux-proc-net-tcp6.txt"), Protocol::Tcp).unwrap();
-        let summary: Vec<_> = sockets
+    fn listening_means_a_tcp_listener_or_an_unconnected_udp_socket() {
+        let tcp = proc_net(sample!("linux-proc-net-tcp.txt"), Protocol::Tcp).unwrap();
+        let listening: Vec<u16> = tcp
             .iter()
-            .map(|s| (s.local_addr(), s.is_listening(), s.inode()))
+            .filter(|s| s.is_listening())
+            .map(|s| s.local_addr().port())
             .collect();
-        assert_eq!(
-            summary,
-            [
-                (addr("[::]:61003"), true, 103941),
-                (addr("[::1]:61002"), true, 103940),
-            ]
-        );
-    }
-
-    #[cfg(target_endian = "little")]
-    #[test]
-    fn udp_samples() {
-        let v4 = proc_net(sample!("linux-proc-net-udp.txt"), Protocol::Udp).unwrap();
-        let v6 = proc_net(sample!("linux-proc-net-udp6.txt"), Protocol::Udp).unwrap();
-        assert_eq!(v4.len(), 1);
-        assert_eq!(v4[0].local_addr(), addr("127.0.0.1:61004"));
-        assert!(v4[0].is_listening());
-        assert_eq!(v4[0].protocol(), Protocol::Udp);
-        assert_eq!(v6[0].local_addr(), addr("[::]:61005"));
-        assert_eq!(v6[0].inode(), 103945);
+        assert_eq!(listening, [2024, 45003]);
+        let udp = proc_net(sample!("linux-proc-net-udp.txt"), Protocol::Udp).unwrap();
+        assert!(udp[0].is_listening());
+        let connected = proc_net(
+            "header\n   1: 0100007F:AFCC 0100007F:0035 01 0:0 0:0 0 1000 0 7 2 0 0\n",
+            Protocol::Udp,
+        )
+        .unwrap();
+        assert_eq!(connected[0].state(), "connected");
+        assert_eq!(connected[0].uid(), 1000);
+        assert!(!connected[0].is_listening());
     }
 
     #[test]

@@ -1,17 +1,15 @@
 //! Named ports in a store file: port-for's `/etc/port-for.conf` format.
 
+pub(crate) mod file;
 mod ini;
 
-use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, Write};
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::paths;
 use crate::select::Builder;
-
-pub(crate) use ini::parse_port;
 
 /// The section where named ports record the directory of each checkout tag,
 /// so that `cargo portfor check` can tell a binding whose package is gone.
@@ -21,17 +19,47 @@ pub const CHECKOUTS_SECTION: &str = "portfor.checkouts";
 /// How long a change waits for another process's change to the same store.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long an empty store is taken for a rewrite in progress (port-for
+/// empties its file, then writes it): reading it waits until it has
+/// content, or has stayed empty this long since it was last modified.
+/// port-for writes within milliseconds of emptying; portfor never leaves a
+/// store empty (unbinding the last name leaves `[DEFAULT]`), so only a
+/// store port-for emptied, within this time, is waited for.
+pub const REWRITE_SETTLE: Duration = Duration::from_secs(5);
+
 /// A store of named ports: a file in port-for's format, `name = port` lines
 /// in a `[DEFAULT]` section, which the Python `port-for` and portfor read
 /// identically.
 ///
-/// Reading never creates or locks the file: a missing file is an empty
-/// store. Every change holds an exclusive lock on `<file>.lock` beside it
-/// (waiting at most [`LOCK_TIMEOUT`]), re-reads the file, and replaces it
-/// atomically (a temporary file in the same directory, synced, renamed over
-/// it, with the old file's permissions), so readers see the old file or the
-/// new one, never a part. A file that does not parse is an error naming the
-/// file and line, and is never rewritten.
+/// **Reading** never creates or locks the file: a missing file is an empty
+/// store. The file is read exactly as port-for 1.1.1 reads it (Python's
+/// configparser, interpolation, `int()`), or refused with an error naming
+/// the file and line: where port-for fails on it too, and where it would
+/// read a binding that is not a port (0, negative, above 65535), a port in
+/// digits other than ASCII, or a name whose lower-case form depends on the
+/// Python version. Only regular files (or symlinks to one) are stores: a
+/// directory, device, FIFO or socket is an error at once.
+///
+/// **Changing** holds an exclusive lock on `<file>.lock` beside it (waiting
+/// at most [`LOCK_TIMEOUT`]), re-reads the file, edits its lines in place
+/// (an edit is kept only if the result reads exactly as intended), and
+/// replaces it atomically: a temporary file in the same directory, synced,
+/// given the old file's owner (where permitted), group and mode, renamed
+/// over it. Readers see the old file or the new one, never a part; a file
+/// that does not parse is never rewritten.
+///
+/// **Next to port-for**, which rewrites the file in place with no lock: a
+/// file that changes while it is read is read again; an empty file that
+/// was emptied in place less than [`REWRITE_SETTLE`] ago is waited for (it
+/// is port-for between emptying the file and writing it); and just before
+/// the rename the file must be exactly as read, or the change is made again
+/// on the new content. So that its own files are never taken for that,
+/// portfor never leaves a store empty: unbinding the last name leaves
+/// `[DEFAULT]` (port-for leaves an empty file; both read either as an empty
+/// store). What remains: a port-for write that starts in the
+/// moment between that check and the rename is lost, as port-for's own
+/// concurrent writes lose each other's; and two port-for processes can
+/// still lose each other's bindings, which portfor cannot prevent.
 ///
 /// # Examples
 ///
@@ -52,6 +80,9 @@ pub struct Store {
     /// Stores whose ports a new binding must not take.
     avoid: Vec<PathBuf>,
     lock_timeout: Duration,
+    /// Whether a change creates the store's directory (the per-user
+    /// default store's own directory only).
+    create_dir: bool,
 }
 
 /// Checks that `name` survives the store format unchanged: the rules that
@@ -60,27 +91,41 @@ pub struct Store {
 /// # Errors
 ///
 /// When `name` is empty; contains `=`, `:`, a line break or another control
-/// character; starts or ends with whitespace; or starts with `#`, `;` or `[`.
+/// character; starts or ends with whitespace; starts with `#`, `;` or `[`;
+/// or has a letter whose lower-case form depends on the Python version.
 pub fn validate_name(name: &str) -> Result<()> {
     let problem = if name.is_empty() {
-        Some("a name cannot be empty")
+        Some("a name cannot be empty".to_owned())
     } else if name.contains(['=', ':']) {
-        Some("a name cannot contain '=' or ':', which separate the name from the port")
+        Some("a name cannot contain '=' or ':', which separate the name from the port".into())
     } else if name.chars().any(char::is_control) {
-        Some("a name cannot contain line breaks or other control characters")
-    } else if name.trim() != name {
-        Some("a name cannot start or end with whitespace")
+        Some("a name cannot contain line breaks or other control characters".into())
+    } else if name.starts_with(ini::is_space) || name.ends_with(ini::is_space) {
+        Some("a name cannot start or end with whitespace".into())
     } else if name.starts_with(['#', ';']) {
-        Some("a name cannot start with '#' or ';', which start a comment")
+        Some("a name cannot start with '#' or ';', which start a comment".into())
     } else if name.starts_with('[') {
-        Some("a name cannot start with '[', which starts a section")
+        Some("a name cannot start with '[', which starts a section".into())
     } else {
-        None
+        ini::lower(name).err().map(|c| {
+            format!(
+                "the lower-case form of {c:?} (U+{:04X}) depends on the Python version",
+                u32::from(c)
+            )
+        })
     };
     match problem {
         Some(problem) => Err(Error::invalid(format!("invalid name {name:?}: {problem}"))),
         None => Ok(()),
     }
+}
+
+/// The store key of a valid name: lower-cased as configparser does.
+fn key_of(name: &str) -> Result<String> {
+    validate_name(name)?;
+    Ok(ini::lower(name)
+        .expect("validated names lower-case alike")
+        .into_owned())
 }
 
 /// Parses a port given as text, as `port-for -p` takes it.
@@ -89,11 +134,13 @@ pub fn validate_name(name: &str) -> Result<()> {
 ///
 /// When `text` is not a decimal number from 1 to 65535.
 pub fn parse_port_arg(text: &str) -> Result<u16> {
-    parse_port(text).ok_or_else(|| {
-        Error::invalid(format!(
+    let valid = !text.is_empty() && text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit());
+    match text.parse::<u16>() {
+        Ok(port) if valid && port != 0 => Ok(port),
+        _ => Err(Error::invalid(format!(
             "invalid port {text:?}: a port is a decimal number from 1 to 65535"
-        ))
-    })
+        ))),
+    }
 }
 
 impl Store {
@@ -103,6 +150,7 @@ impl Store {
             path: path.into(),
             avoid: Vec::new(),
             lock_timeout: LOCK_TIMEOUT,
+            create_dir: false,
         }
     }
 
@@ -119,14 +167,17 @@ impl Store {
 
     /// This user's store, which needs no root: `$PORTFOR_USER_STORE`, else
     /// `ports.conf` in the user's state directory (see
-    /// [`user_store`](crate::user_store)). New bindings avoid the ports of
-    /// the system store too.
+    /// [`user_store`](crate::user_store)), whose `portfor` directory the
+    /// first change creates. New bindings avoid the ports of the system
+    /// store too.
     ///
     /// # Errors
     ///
     /// When the user's home directory is unknown.
     pub fn user() -> Result<Store> {
-        Ok(Store::open(paths::user_store()?).avoid(&Store::open(paths::system_store())))
+        let mut store = Store::open(paths::user_store()?);
+        store.create_dir = std::env::var_os(paths::USER_STORE_ENV).is_none_or(|p| p.is_empty());
+        Ok(store.avoid(&Store::open(paths::system_store())))
     }
 
     /// New bindings here also avoid the ports bound in `other` (read-only;
@@ -150,24 +201,43 @@ impl Store {
         &self.path
     }
 
-    /// Reads and parses the file; a missing file is an empty store.
+    /// The path, or an error for an empty one (which names no file).
+    fn checked_path(&self) -> Result<&Path> {
+        if self.path.as_os_str().is_empty() {
+            return Err(Error::invalid("the store path is empty"));
+        }
+        let text = self.path.as_os_str().to_string_lossy();
+        if self.path.file_name().is_none() || text.ends_with(std::path::is_separator) {
+            return Err(Error::invalid(format!(
+                "store path {} names a directory, not a file",
+                self.path.display()
+            )));
+        }
+        Ok(&self.path)
+    }
+
+    /// Reads and parses the file at `path` (the store's, or its resolved
+    /// target); a missing file is an empty store.
+    fn read_at(&self, path: &Path, wait: bool) -> Result<(file::Snapshot, ini::Document)> {
+        let snapshot = file::read(path, wait)?;
+        let doc = ini::Document::parse(snapshot.bytes.clone())
+            .map_err(|e| Error::invalid(format!("malformed store {}: {e}", self.path.display())))?;
+        Ok((snapshot, doc))
+    }
+
     fn read(&self) -> Result<ini::Document> {
-        let text = match fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(Error::io_at("failed to read store", &self.path, e)),
-        };
-        ini::Document::parse(text)
-            .map_err(|e| Error::invalid(format!("malformed store {}: {e}", self.path.display())))
+        Ok(self.read_at(self.checked_path()?, true)?.1)
     }
 
     /// The port bound to `name` (case-insensitive), if any.
     ///
     /// # Errors
     ///
-    /// When the file cannot be read or does not parse.
+    /// When `name` is invalid ([`validate_name`]), or when the file cannot
+    /// be read or does not parse.
     pub fn get(&self, name: &str) -> Result<Option<u16>> {
-        Ok(self.read()?.get(&name.to_lowercase()))
+        let key = key_of(name)?;
+        Ok(self.read()?.get(&key))
     }
 
     /// Every binding as `(lower-cased name, port)`, in file order.
@@ -196,8 +266,9 @@ impl Store {
     ///
     /// When `name` is invalid ([`validate_name`]); when `name` is bound to
     /// another port, or `port` to another name; when the file does not
-    /// parse, cannot be written or its lock not taken in time; or when no
-    /// free port is found. The file is unchanged in every case.
+    /// parse, is not a regular file, cannot be written or its lock not
+    /// taken in time; when its directory does not exist; or when no free
+    /// port is found. The file is unchanged in every case.
     pub fn bind(&self, name: &str, port: Option<u16>) -> Result<u16> {
         self.bind_with(name, port, &Builder::new())
     }
@@ -226,6 +297,19 @@ impl Store {
             .collect())
     }
 
+    /// A new port for a binding: as `builder` chooses, and bound to no name
+    /// in `doc` or the stores this one avoids.
+    fn new_port(&self, doc: &ini::Document, builder: &Builder) -> Result<u16> {
+        let mut builder = builder.clone();
+        builder.exclude_ports(doc.entries().map(|(_, port)| port));
+        for other in &self.avoid {
+            if let Ok((_, other)) = self.read_at(other, false) {
+                builder.exclude_ports(other.entries().map(|(_, port)| port));
+            }
+        }
+        Ok(builder.reserve()?.keep())
+    }
+
     /// [`bind_with`](Store::bind_with), also recording `checkout` (tag and
     /// package directory) when a new binding is written.
     pub(crate) fn bind_recording(
@@ -235,44 +319,37 @@ impl Store {
         builder: &Builder,
         checkout: Option<(&str, &Path)>,
     ) -> Result<u16> {
-        validate_name(name)?;
+        let key = key_of(name)?;
         if port == Some(0) {
             return Err(parse_port_arg("0").unwrap_err());
         }
-        let key = name.to_lowercase();
         // Fast path without the lock: already bound as asked.
-        let doc = self.read()?;
-        if let Some(bound) = doc.get(&key) {
+        if let Some(bound) = self.read()?.get(&key) {
             return check_rebind(name, port, bound);
         }
+        // Chosen once: a change made again on new content keeps its port.
+        let mut chosen = port;
         self.change(|doc| {
             if let Some(bound) = doc.get(&key) {
                 return check_rebind(name, port, bound).map(|p| (p, false));
             }
-            let port = match port {
-                Some(port) => {
-                    if let Some((other, _)) = doc.entries().find(|&(_, p)| p == port) {
-                        return Err(Error::invalid(format!(
-                            "port {port} is already bound to {other:?}"
-                        )));
-                    }
-                    port
-                }
-                None => {
-                    let mut builder = builder.clone();
-                    builder.exclude_ports(doc.entries().map(|(_, port)| port));
-                    for other in &self.avoid {
-                        if let Ok(other) = Store::open(other).read() {
-                            builder.exclude_ports(other.entries().map(|(_, port)| port));
-                        }
-                    }
-                    builder.reserve()?.keep()
-                }
+            let port = match chosen {
+                Some(port) => port,
+                None => *chosen.insert(self.new_port(doc, builder)?),
             };
-            doc.insert(&key, port);
+            if let Some((other, _)) = doc.entries().find(|&(_, p)| p == port) {
+                return Err(Error::invalid(format!(
+                    "port {port} is already bound to {other:?}"
+                )));
+            }
+            doc.insert(&key, port).map_err(|e| {
+                Error::invalid(format!("cannot bind in {}: {e}", self.path.display()))
+            })?;
             if let Some((tag, dir)) = checkout
                 && let Some(dir) = dir.to_str().filter(|d| !d.chars().any(char::is_control))
             {
+                // Best effort: a directory the format cannot hold is not
+                // recorded (`check` then cannot tell whether it is gone).
                 doc.set_in_section(CHECKOUTS_SECTION, tag, dir);
             }
             Ok((port, true))
@@ -284,95 +361,89 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// When the file does not parse, cannot be written or its lock not
-    /// taken in time.
+    /// When `name` is invalid ([`validate_name`]); when the file does not
+    /// parse, cannot be written or its lock not taken in time; or when
+    /// another binding refers to this one (`%(name)s`), so that removing it
+    /// would leave a file port-for cannot read.
     pub fn unbind(&self, name: &str) -> Result<bool> {
-        let key = name.to_lowercase();
+        let key = key_of(name)?;
         if self.read()?.get(&key).is_none() {
             return Ok(false);
         }
-        self.change(|doc| Ok((doc.remove(&key), true)))
+        self.change(|doc| {
+            let removed = doc.remove(&key).map_err(|e| {
+                Error::invalid(format!("cannot unbind in {}: {e}", self.path.display()))
+            })?;
+            Ok((removed, removed))
+        })
     }
 
     /// Runs `edit` on the current file under the store's lock and writes
-    /// the result when `edit` says so.
-    fn change<T>(&self, edit: impl FnOnce(&mut ini::Document) -> Result<(T, bool)>) -> Result<T> {
-        let target = self.resolved_path()?;
-        let _lock = self.lock(&target)?;
-        let mut doc = Store::open(&target).read()?;
-        let (value, write) = edit(&mut doc)?;
-        if write {
-            replace(&target, doc.text().as_bytes())?;
-        }
-        Ok(value)
-    }
-
-    /// The file to replace: the final target of a symlink (which may not
-    /// exist yet), so that renaming over it does not turn the link into a
-    /// plain file.
-    fn resolved_path(&self) -> Result<PathBuf> {
-        let mut path = self.path.clone();
-        // As many hops as Linux follows (MAXSYMLINKS).
-        for _ in 0..40 {
-            match fs::symlink_metadata(&path) {
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    let target = fs::read_link(&path)
-                        .map_err(|e| Error::io_at("failed to resolve store", &path, e))?;
-                    path = match path.parent() {
-                        Some(dir) => dir.join(target),
-                        None => target,
-                    };
-                }
-                _ => return Ok(path),
-            }
-        }
-        Err(Error::invalid(format!(
-            "store {} is a loop of symbolic links",
-            self.path.display()
-        )))
-    }
-
-    /// Takes the exclusive lock on `<file>.lock`, waiting at most
-    /// [`LOCK_TIMEOUT`].
-    fn lock(&self, target: &Path) -> Result<File> {
-        let mut lock_path = target.as_os_str().to_owned();
-        lock_path.push(".lock");
-        let lock_path = PathBuf::from(lock_path);
-        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(|e| Error::io_at("failed to create", dir, e))?;
-        }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|e| Error::io_at("failed to open lock file", &lock_path, e))?;
-        let deadline = Instant::now() + self.lock_timeout;
-        let mut pause = Duration::from_millis(1);
+    /// the result when `edit` says so; if the file changed since it was
+    /// read (a writer that takes no lock, such as port-for), reads it again
+    /// and edits anew.
+    fn change<T>(
+        &self,
+        mut edit: impl FnMut(&mut ini::Document) -> Result<(T, bool)>,
+    ) -> Result<T> {
+        let target = file::resolve(self.checked_path()?)?;
+        self.ensure_dir(file::parent(&target))?;
+        let store_meta = fs::metadata(&target).ok();
+        let _lock = file::lock(&target, store_meta.as_ref(), self.lock_timeout)?;
+        let deadline = std::time::Instant::now() + self.lock_timeout;
         loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(file),
-                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(50));
+            let (snapshot, mut doc) = self.read_at(&target, true)?;
+            let (value, write) = edit(&mut doc)?;
+            if !write {
+                return Ok(value);
+            }
+            match file::replace(&target, doc.text().as_bytes(), &snapshot) {
+                Ok(()) => return Ok(value),
+                Err(file::ReplaceError::Changed) if std::time::Instant::now() < deadline => {}
+                Err(file::ReplaceError::Changed) => {
+                    return Err(Error::invalid(format!(
+                        "store {} kept changing while it was being changed; try again",
+                        self.path.display()
+                    )));
                 }
-                Err(TryLockError::WouldBlock) => {
-                    return Err(Error::io_at(
-                        format!(
-                            "timed out after {}s waiting for the lock",
-                            LOCK_TIMEOUT.as_secs()
-                        ),
-                        &lock_path,
-                        io::Error::from(io::ErrorKind::TimedOut),
-                    ));
-                }
-                Err(TryLockError::Error(e)) => {
-                    return Err(Error::io_at("failed to lock", &lock_path, e));
-                }
+                Err(file::ReplaceError::Failed(e)) => return Err(e),
             }
         }
     }
+
+    /// Checks that the store's directory exists; creates it for the
+    /// per-user default store.
+    fn ensure_dir(&self, dir: &Path) -> Result<()> {
+        match fs::metadata(dir) {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(Error::invalid(format!(
+                "{} (the directory of store {}) is not a directory",
+                dir.display(),
+                self.path.display()
+            ))),
+            Err(_) if self.create_dir => fs::create_dir_all(dir)
+                .map_err(|e| Error::io_at("failed to create the store directory", dir, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::invalid(format!(
+                "the directory of store {} does not exist; create it first",
+                self.path.display()
+            ))),
+            Err(e) => Err(Error::io_at("failed to inspect", dir, e)),
+        }
+    }
+}
+
+/// The ports bound to names in the store file at `path`, as it is now
+/// (nothing waited for), with the file's stamp; no ports for a missing,
+/// unreadable or malformed file.
+pub(crate) fn ports_now(path: &Path) -> (Option<file::Stamp>, crate::PortSet) {
+    let Ok(snapshot) = file::read(path, false) else {
+        return (None, crate::PortSet::new());
+    };
+    let ports = match ini::Document::parse(snapshot.bytes) {
+        Ok(doc) => crate::PortSet::from_ports(doc.entries().map(|(_, port)| port)),
+        Err(_) => crate::PortSet::new(),
+    };
+    (snapshot.stamp, ports)
 }
 
 fn check_rebind(name: &str, asked: Option<u16>, bound: u16) -> Result<u16> {
@@ -383,58 +454,6 @@ fn check_rebind(name: &str, asked: Option<u16>, bound: u16) -> Result<u16> {
             "cannot bind {name:?} to port {port}: it is bound to port {bound}"
         ))),
     }
-}
-
-/// Replaces `target` with `contents` atomically: a temporary file beside it,
-/// written, synced, given the old file's permissions, renamed over it; then
-/// the directory synced, so that the rename survives a crash.
-fn replace(target: &Path, contents: &[u8]) -> Result<()> {
-    let dir = match target.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let file_name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let prefix = format!(".{file_name}.portfor-tmp-");
-    // The lock is held, so temporary files left here are from writers that
-    // died mid-write.
-    if let Ok(entries) = fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
-    }
-    let temp = dir.join(format!("{prefix}{}", std::process::id()));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .map_err(|e| Error::io_at("failed to create", &temp, e))?;
-        file.write_all(contents)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io_at("failed to write", &temp, e))?;
-        match fs::metadata(target) {
-            Ok(meta) => fs::set_permissions(&temp, meta.permissions())
-                .map_err(|e| Error::io_at("failed to set permissions of", &temp, e))?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io_at("failed to inspect", target, e)),
-        }
-        fs::rename(&temp, target).map_err(|e| Error::io_at("failed to replace", target, e))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result?;
-    #[cfg(unix)]
-    if let Ok(dir) = File::open(dir) {
-        // Best effort: some filesystems refuse to sync a directory.
-        let _ = dir.sync_all();
-    }
-    Ok(())
 }
 
 #[cfg(test)]
