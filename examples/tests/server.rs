@@ -57,3 +57,18 @@ fn a_cluster_on_distinct_ports() {
         server.join().unwrap().unwrap();
     }
 }
+
+/// A server program (here Python's `http.server`) started by the test on a
+/// port of its own: it listens when `spawn` returns, and stops when the
+/// `Server` drops.
+#[test]
+fn a_server_program_started_by_the_test() {
+    let mut command = std::process::Command::new("python3");
+    command.args(["-m", "http.server", "--bind", "127.0.0.1", "{port}"]);
+    let server = portfor_test::Server::spawn(command).unwrap();
+    let mut client = TcpStream::connect(server.addr()).unwrap();
+    client.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut response = String::new();
+    client.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.0 200"), "{response}");
+}

@@ -4,6 +4,8 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::time::Duration;
 
 use crate::range::PortSet;
 
@@ -49,6 +51,29 @@ enum ErrorKind {
     },
     /// The input could not be understood.
     Invalid { what: String },
+    /// A server's child process exited before it listened.
+    ServerExited {
+        server: ServerFailure,
+        status: ExitStatus,
+    },
+    /// A server's child process did not listen within the timeout.
+    ServerTimeout {
+        server: ServerFailure,
+        waited: Duration,
+        seen: String,
+    },
+}
+
+/// What every server start failure reports.
+#[derive(Debug)]
+pub(crate) struct ServerFailure {
+    /// The command, as [`Server`](crate::Server) shows it.
+    pub(crate) command: String,
+    /// Where it was to listen.
+    pub(crate) addr: SocketAddr,
+    pub(crate) protocol: Protocol,
+    /// The end of its stderr; `None` when stderr was not captured.
+    pub(crate) stderr: Option<String>,
 }
 
 /// Why a candidate port was not handed out.
@@ -194,6 +219,22 @@ impl Error {
         }
     }
 
+    pub(crate) fn server_exited(server: ServerFailure, status: ExitStatus) -> Error {
+        Error {
+            kind: Box::new(ErrorKind::ServerExited { server, status }),
+        }
+    }
+
+    pub(crate) fn server_timeout(server: ServerFailure, waited: Duration, seen: String) -> Error {
+        Error {
+            kind: Box::new(ErrorKind::ServerTimeout {
+                server,
+                waited,
+                seen,
+            }),
+        }
+    }
+
     /// The file the failed operation was on, if any.
     pub fn path(&self) -> Option<&Path> {
         match &*self.kind {
@@ -228,6 +269,32 @@ impl Error {
                 | ErrorKind::NoSafePorts { .. }
                 | ErrorKind::NoCandidates { .. }
         )
+    }
+
+    /// The exit status of a server's child process that exited before it
+    /// listened ([`Server::spawn`](crate::Server::spawn)).
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        match &*self.kind {
+            ErrorKind::ServerExited { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The end of what a server's child process wrote to stderr, when it
+    /// failed to start and its stderr was captured.
+    pub fn server_stderr(&self) -> Option<&str> {
+        match &*self.kind {
+            ErrorKind::ServerExited { server, .. } | ErrorKind::ServerTimeout { server, .. } => {
+                server.stderr.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a server did not listen within its timeout
+    /// ([`ServerBuilder::timeout`](crate::ServerBuilder::timeout)).
+    pub fn is_server_timeout(&self) -> bool {
+        matches!(*self.kind, ErrorKind::ServerTimeout { .. })
     }
 
     /// Whether the error is [`is_exhausted`](Error::is_exhausted) because the
@@ -362,7 +429,36 @@ impl Error {
                 write_probed(f, rejections)
             }
             ErrorKind::Invalid { what } => f.write_str(what),
+            ErrorKind::ServerExited { server, status } => {
+                write!(
+                    f,
+                    "server `{}` exited before listening on {} ({}): {status}",
+                    server.command, server.addr, server.protocol
+                )?;
+                write_stderr(f, server.stderr.as_deref())
+            }
+            ErrorKind::ServerTimeout {
+                server,
+                waited,
+                seen,
+            } => {
+                write!(
+                    f,
+                    "server `{}` was not listening on {} ({}) after {waited:?}: {seen}",
+                    server.command, server.addr, server.protocol
+                )?;
+                write_stderr(f, server.stderr.as_deref())
+            }
         }
+    }
+}
+
+/// The end of a server's stderr, on lines of its own after the message.
+fn write_stderr(f: &mut fmt::Formatter<'_>, stderr: Option<&str>) -> fmt::Result {
+    match stderr.map(str::trim_end) {
+        None => f.write_str("; its stderr was not captured"),
+        Some("") => f.write_str("; it wrote nothing to stderr"),
+        Some(text) => write!(f, "; its stderr ended with:\n{text}"),
     }
 }
 
@@ -385,6 +481,8 @@ impl From<Error> for io::Error {
             | ErrorKind::NoCandidates { .. }
             | ErrorKind::NoFreePort { .. } => io::ErrorKind::AddrInUse,
             ErrorKind::Invalid { .. } => io::ErrorKind::InvalidInput,
+            ErrorKind::ServerExited { .. } => io::ErrorKind::Other,
+            ErrorKind::ServerTimeout { .. } => io::ErrorKind::TimedOut,
         };
         io::Error::new(kind, error)
     }
@@ -418,6 +516,41 @@ mod tests {
         assert!(text.contains("ip_local_port_range"), "{text}");
         assert!(text.contains("PORTFOR_ALLOW_EPHEMERAL"), "{text}");
         assert!(error.is_exhausted() && error.is_ephemeral_conflict());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn server_errors_name_the_command_the_status_and_stderr() {
+        use std::os::unix::process::ExitStatusExt;
+        let failure = |stderr: Option<&str>| ServerFailure {
+            command: "srv --port 4000".into(),
+            addr: "127.0.0.1:4000".parse().unwrap(),
+            protocol: Protocol::Tcp,
+            stderr: stderr.map(Into::into),
+        };
+        let exited = Error::server_exited(failure(Some("boom\n")), ExitStatus::from_raw(3 << 8));
+        assert_eq!(
+            exited.to_string(),
+            "server `srv --port 4000` exited before listening on 127.0.0.1:4000 (tcp): \
+             exit status: 3; its stderr ended with:\nboom"
+        );
+        assert_eq!(exited.exit_status().unwrap().code(), Some(3));
+        assert_eq!(exited.server_stderr(), Some("boom\n"));
+        assert!(!exited.is_server_timeout());
+        assert_eq!(io::Error::from(exited).kind(), io::ErrorKind::Other);
+
+        let timeout = Error::server_timeout(
+            failure(Some("")),
+            Duration::from_secs(30),
+            "no socket was listening on port 4000 (tcp)".into(),
+        );
+        assert_eq!(
+            timeout.to_string(),
+            "server `srv --port 4000` was not listening on 127.0.0.1:4000 (tcp) after 30s: \
+             no socket was listening on port 4000 (tcp); it wrote nothing to stderr"
+        );
+        assert!(timeout.is_server_timeout() && timeout.exit_status().is_none());
+        assert_eq!(io::Error::from(timeout).kind(), io::ErrorKind::TimedOut);
     }
 
     #[test]

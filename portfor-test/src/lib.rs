@@ -10,6 +10,14 @@
 //! - [`Builder::reserve`] for a [`Reservation`] guard: the claim ends when it
 //!   drops, it hands over a bound [`TcpListener`](std::net::TcpListener) with
 //!   no window, and on Linux it can also hold the port in the kernel;
+//! - [`Server::spawn`] when a test runs a server as a child process: it
+//!   reserves a port, hands it to the command (`{port}` in its arguments,
+//!   `PORT` in its environment), returns once the child listens on it, and
+//!   stops the child and its descendants on drop; [`ServerBuilder`] for
+//!   socket activation and other options;
+//! - [`Reservation::tcp_listener_on`] for a listener on any local address,
+//!   and, with the `tokio` feature, `Reservation::tokio_listener` for a
+//!   ready `tokio::net::TcpListener`;
 //! - [`Builder::reserve_many`] and [`Builder::reserve_block`] for several
 //!   ports, or a run of consecutive ones;
 //! - [`named_port!`] for a port that is the same every run (a dev server's, a
@@ -18,8 +26,9 @@
 //! - [`Builder::select`] for a port that is free now, without a claim;
 //! - [`compat`] for port-for's API in Rust;
 //! - [`system_port_ranges`] to see what the operating system keeps for
-//!   itself, and [`free_port_obstacles`] to see why a port is not handed
-//!   out.
+//!   itself, [`free_port_obstacles`] to see why a port is not handed
+//!   out, and [`proc_sockets`] and [`socket_owners`] (Linux) for who
+//!   listens on a port.
 //!
 //! ```
 //! let port = portfor_test::free_port();
@@ -106,7 +115,10 @@
 //!
 //! Linux, macOS, the BSDs and Windows. Claims use POSIX record locks on
 //! Linux (OFD), macOS and the BSDs, and lock files on Windows; the kernel
-//! hold is Linux only. See [`system_port_ranges`] for how each platform
+//! hold is Linux only. A [`Server`] is told from other listeners through
+//! `/proc` on Linux only, stopped with its process group on Unix and its job
+//! object on Windows, and socket activation is Unix only (see
+//! [`Server`]). See [`system_port_ranges`] for how each platform
 //! reports its ranges; elsewhere they fall back to
 //! [`DEFAULT_EPHEMERAL_RANGE`]. Only Linux is tested by this project's CI;
 //! the others are compile-checked.
@@ -139,13 +151,18 @@ mod named_set;
 mod obstacles;
 mod paths;
 mod probe;
+mod procfs;
 mod range;
 mod reservation;
 mod rng;
 mod select;
+mod server;
+mod spawn_lock;
 mod store;
 mod system_ranges;
 mod table;
+#[cfg(feature = "tokio")]
+mod tokio_listener;
 
 pub mod compat;
 
@@ -156,11 +173,13 @@ pub use paths::{
     CLAIM_DIR_ENV, SYSTEM_STORE_ENV, USER_STORE_ENV, claim_dir, system_store, user_store,
 };
 pub use probe::ipv6_available;
+pub use procfs::{ProcSocket, SocketOwner, proc_sockets, socket_owners};
 pub use range::{ParseRangeError, PortRange, PortSet};
 pub use reservation::{Reservation, free_port, try_free_port};
 pub use select::{
     ALLOW_EPHEMERAL_ENV, Builder, GOOD_RANGE_BORDER, GOOD_RANGE_MIN_LEN, PORT_FOR_ATTEMPTS,
 };
+pub use server::{ChildOutput, SERVER_GRACE_PERIOD, SERVER_START_TIMEOUT, Server, ServerBuilder};
 pub use store::{
     CHECKOUTS_SECTION, LOCK_TIMEOUT, REWRITE_SETTLE, Store, parse_port_arg, validate_name,
 };

@@ -115,6 +115,8 @@ impl<'a> Probe<'a> {
     /// any other failure (such as running out of file descriptors), which
     /// says nothing about the port.
     pub(crate) fn check(&self, port: u16) -> Result<Option<Reason>> {
+        // No child of this library is forked while the probe sockets exist.
+        let _probing = crate::spawn_lock::probing();
         let protocols: &[Protocol] = if self.udp {
             &[Protocol::Tcp, Protocol::Udp]
         } else {

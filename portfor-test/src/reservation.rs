@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::sync::LazyLock;
 
 use socket2::Socket;
@@ -73,9 +73,39 @@ impl Reservation {
     /// When the bind fails: for example, a program that ignores portfor took
     /// the port after it was probed and no hold was asked for.
     pub fn tcp_listener(&self) -> io::Result<TcpListener> {
+        self.tcp_listener_on(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+
+    /// A TCP listener on `ip` and the reserved port: any local address, IPv4
+    /// or IPv6, such as `0.0.0.0` for a server other machines reach, or
+    /// `::1`. As [`tcp_listener`](Reservation::tcp_listener), it is bound
+    /// while the claim stands.
+    ///
+    /// Whether `[::]` also takes IPv4 connections is the operating system's
+    /// default (yes on Linux, no on Windows and the BSDs).
+    ///
+    /// # Errors
+    ///
+    /// When the bind fails: `ip` is not an address of this machine, or a
+    /// program that ignores portfor took the port on it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv6Addr;
+    ///
+    /// let reservation = portfor_test::Builder::new().reserve()?;
+    /// if portfor_test::ipv6_available() {
+    ///     let listener = reservation.tcp_listener_on(Ipv6Addr::LOCALHOST.into())?;
+    ///     std::net::TcpStream::connect((Ipv6Addr::LOCALHOST, reservation.port()))?;
+    /// #   drop(listener);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn tcp_listener_on(&self, ip: IpAddr) -> io::Result<TcpListener> {
         // std sets SO_REUSEADDR on Unix, which is what lets it bind through
         // the hold.
-        TcpListener::bind(self.addr())
+        TcpListener::bind(SocketAddr::new(ip, self.port))
     }
 
     /// A UDP socket bound to [`addr`](Reservation::addr); as

@@ -8,13 +8,13 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::net::{Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::{child_command, is_child};
-use portfor_test::{Builder, CLAIM_DIR_ENV, Reason, free_port};
+use portfor_test::{Builder, CLAIM_DIR_ENV, Reason, free_port, ipv6_available};
 
 fn builder_in(dir: &Path) -> Builder {
     let mut builder = Builder::new();
@@ -258,6 +258,35 @@ fn a_reserved_port_is_handed_to_a_listener_without_a_window() {
             reservation.port()
         )
     );
+}
+
+#[test]
+fn a_listener_on_any_local_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let reservation = builder_in(dir.path()).reserve().unwrap();
+    let port = reservation.port();
+    let wildcard = reservation.tcp_listener_on([0, 0, 0, 0].into()).unwrap();
+    assert_eq!(
+        wildcard.local_addr().unwrap(),
+        SocketAddr::from(([0, 0, 0, 0], port))
+    );
+    TcpStream::connect(("127.0.0.1", port)).unwrap();
+    drop(wildcard);
+    if ipv6_available() {
+        let v6 = reservation
+            .tcp_listener_on(Ipv6Addr::LOCALHOST.into())
+            .unwrap();
+        assert_eq!(
+            v6.local_addr().unwrap(),
+            SocketAddr::from((Ipv6Addr::LOCALHOST, port))
+        );
+        TcpStream::connect((Ipv6Addr::LOCALHOST, port)).unwrap();
+    }
+    // TEST-NET-1: not an address of this machine.
+    let error = reservation
+        .tcp_listener_on([192, 0, 2, 1].into())
+        .unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::AddrNotAvailable);
 }
 
 #[cfg(target_os = "linux")]
