@@ -395,10 +395,15 @@ fn a_process_killed_while_binding_never_corrupts_the_store() {
             &claims,
             &[("PORTFOR_TEST_NAME", format!("r{round}"))],
         );
-        // A different moment each round: 0 to 29 ms after the first bind.
+        // A different moment each round: 0 to 29 ms after the first bind
+        // (not after libtest's "running 1 test", which comes earlier).
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
-        let first = lines.next().expect("child ended").unwrap();
+        let first = lines
+            .by_ref()
+            .map(|line| line.expect("child's stdout"))
+            .find(|line| line.contains("BOUND "))
+            .expect("child ended before its first binding");
         std::thread::sleep(Duration::from_micros((round * 7919) % 30_000));
         child.kill().unwrap();
         child.wait().unwrap();

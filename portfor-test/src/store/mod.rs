@@ -245,6 +245,12 @@ impl Store {
         if let Some(bound) = doc.get(&key) {
             return check_rebind(name, port, bound);
         }
+        if port.is_none() {
+            // Detect the system's port ranges (once per process) before
+            // taking the lock, not under it: on Windows that starts netsh,
+            // and every other writer would wait for it.
+            crate::system_ranges::cached();
+        }
         self.change(|doc| {
             if let Some(bound) = doc.get(&key) {
                 return check_rebind(name, port, bound).map(|p| (p, false));
@@ -423,7 +429,7 @@ fn replace(target: &Path, contents: &[u8]) -> Result<()> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io_at("failed to inspect", target, e)),
         }
-        fs::rename(&temp, target).map_err(|e| Error::io_at("failed to replace", target, e))
+        rename_over(&temp, target).map_err(|e| Error::io_at("failed to replace", target, e))
     })();
     if result.is_err() {
         let _ = fs::remove_file(&temp);
@@ -435,6 +441,38 @@ fn replace(target: &Path, contents: &[u8]) -> Result<()> {
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// How long a replacement waits for readers that keep Windows from
+/// replacing the file.
+#[cfg(windows)]
+const REPLACE_WAIT: Duration = Duration::from_secs(2);
+
+/// `fs::rename`, over a file that others may be reading.
+///
+/// Windows refuses to replace a file that another process has open without
+/// delete sharing (Python's `open()` on any volume; std's own readers where
+/// renames lack POSIX semantics: FAT volumes, shares, wine). Readers hold
+/// the store for a moment, so "access denied" is retried for a while.
+fn rename_over(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(windows)]
+    {
+        let deadline = Instant::now() + REPLACE_WAIT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match fs::rename(from, to) {
+                Err(e)
+                    if e.kind() == io::ErrorKind::PermissionDenied && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                result => return result,
+            }
+        }
+    }
+    #[cfg(not(windows))]
+    fs::rename(from, to)
 }
 
 #[cfg(test)]
