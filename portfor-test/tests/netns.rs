@@ -2,8 +2,6 @@
 //! namespaces (`unshare -rn`) where this test may change them without
 //! touching the host's.
 
-#![cfg(target_os = "linux")]
-
 mod common;
 
 use common::{is_child, run_in_netns};
@@ -12,6 +10,10 @@ use portfor_test::{Builder, PortRange, PortSet, ipv6_available, system_port_rang
 const PICKS: usize = 300;
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs a Linux network namespace (unshare -rn)"
+)]
 fn selected_ports_avoid_a_custom_ephemeral_range() {
     const TEST: &str = "selected_ports_avoid_a_custom_ephemeral_range";
     if !is_child(TEST) {
@@ -43,6 +45,10 @@ fn selected_ports_avoid_a_custom_ephemeral_range() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs a Linux network namespace (unshare -rn)"
+)]
 fn a_range_that_leaves_no_safe_port_gives_a_clear_error() {
     const TEST: &str = "a_range_that_leaves_no_safe_port_gives_a_clear_error";
     if !is_child(TEST) {
@@ -72,6 +78,10 @@ fn a_range_that_leaves_no_safe_port_gives_a_clear_error() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs a Linux network namespace (unshare -rn)"
+)]
 fn the_environment_variable_allows_ephemeral_ports() {
     const TEST: &str = "the_environment_variable_allows_ephemeral_ports";
     if !is_child(TEST) {
@@ -95,6 +105,10 @@ fn the_environment_variable_allows_ephemeral_ports() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs a Linux network namespace (unshare -rn)"
+)]
 fn reserved_ports_are_never_selected() {
     const TEST: &str = "reserved_ports_are_never_selected";
     // Reserve most of the candidate space below the ephemeral range, so a
@@ -119,6 +133,10 @@ fn reserved_ports_are_never_selected() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs a Linux network namespace (unshare -rn)"
+)]
 fn selection_works_on_a_host_without_ipv6() {
     const TEST: &str = "selection_works_on_a_host_without_ipv6";
     if !is_child(TEST) {

@@ -139,9 +139,11 @@ impl SystemPortRanges {
 /// # Examples
 ///
 /// ```
-/// let ranges = portfor_test::system_port_ranges()?;
+/// use portfor_test::{SystemPortRanges, system_port_ranges};
+///
+/// // What selection assumes when the system's answer cannot be read.
+/// let ranges = system_port_ranges().unwrap_or_else(|_| SystemPortRanges::fallback());
 /// println!("ephemeral ports: {} (from {})", ranges.ephemeral(), ranges.source());
-/// # Ok::<(), portfor_test::Error>(())
 /// ```
 pub fn system_port_ranges() -> Result<SystemPortRanges> {
     backend::detect()
