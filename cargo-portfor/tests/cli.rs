@@ -445,6 +445,69 @@ fn doctor_reports_the_detected_ranges_or_the_fallback_and_why() {
     }
 }
 
+/// `doctor` with `/proc/sys/net/ipv4` changed by the shell commands `setup`
+/// in a private mount namespace; None when skipped (see
+/// `library::netns_available`).
+fn doctor_in_mount_namespace(f: &Fixture, setup: &str) -> Option<Value> {
+    if !common::library::netns_available() {
+        return None;
+    }
+    let script = format!("set -e; {setup}; exec \"$0\" \"$@\"");
+    let exe = env!("CARGO_BIN_EXE_cargo-portfor");
+    let args = ["-rm", "sh", "-c", &script, exe, "portfor", "doctor"];
+    let mut json_args = args.to_vec();
+    json_args.extend(["--message-format", "json"]);
+    let json = Run::of(f.other("unshare", &json_args)).ok().json();
+    let human = Run::of(f.other("unshare", &args)).ok().stdout();
+    let error = json["ranges"]["detection_error"].as_str().unwrap();
+    assert!(
+        human.starts_with(&format!(
+            "ranges read from:  fallback (detection failed: {error})\n"
+        )),
+        "{human}"
+    );
+    assert!(
+        human.contains("\nephemeral ports:   32768-65535\n"),
+        "{human}"
+    );
+    Some(json)
+}
+
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "hides /proc/sys/net/ipv4 in a Linux mount namespace (unshare -rm)"
+)]
+fn doctor_reports_the_fallback_when_the_ranges_are_missing_or_garbled() {
+    let f = Fixture::empty();
+    let missing = "mount -t tmpfs none /proc/sys/net/ipv4";
+    let garbled = "f=$(mktemp); echo 'not a port range' > \"$f\"; \
+                   mount --bind \"$f\" /proc/sys/net/ipv4/ip_local_port_range; rm \"$f\"";
+    let cases = [
+        (
+            missing,
+            "failed to read /proc/sys/net/ipv4/ip_local_port_range",
+        ),
+        (
+            garbled,
+            "failed to parse /proc/sys/net/ipv4/ip_local_port_range: \
+             ip_local_port_range: expected two numbers, found \"not a port range\"",
+        ),
+    ];
+    for (setup, expected) in cases {
+        let Some(doc) = doctor_in_mount_namespace(&f, setup) else {
+            return;
+        };
+        let ranges = &doc["ranges"];
+        assert_eq!(ranges["source"], "fallback", "{doc}");
+        let error = ranges["detection_error"].as_str().unwrap();
+        assert!(error.starts_with(expected), "{error}");
+        assert_eq!(ranges["ephemeral"], json!(["32768-65535"]));
+        assert_eq!(ranges["reserved"], json!([]));
+        assert!(doc["candidates"]["ports"].as_u64().unwrap() > 1000, "{doc}");
+    }
+}
+
 #[test]
 fn works_as_a_cargo_subcommand() {
     let f = Fixture::workspace("shop");

@@ -5,7 +5,9 @@
 mod common;
 
 use common::{is_child, run_in_netns};
-use portfor_test::{Builder, PortRange, PortSet, ipv6_available, system_port_ranges};
+use portfor_test::{
+    Builder, PortRange, PortSet, SystemPortRanges, ipv6_available, system_port_ranges,
+};
 
 const PICKS: usize = 300;
 
@@ -154,4 +156,45 @@ fn selection_works_on_a_host_without_ipv6() {
     assert!(Builder::new().check(port).unwrap().is_some());
     drop(listener);
     assert!(Builder::new().udp(true).check(port).unwrap().is_none());
+}
+
+/// Makes `ip_local_port_range` hold `text` for this mount namespace (a bind
+/// mount of a temporary file over it).
+fn unreadable_range(text: &str) -> String {
+    format!(
+        "f=$(mktemp); printf '{text}' > \"$f\"; \
+         mount --bind \"$f\" /proc/sys/net/ipv4/ip_local_port_range; rm \"$f\""
+    )
+}
+
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs a Linux network namespace (unshare -rn)"
+)]
+fn ranges_that_cannot_be_read_fall_back_to_32768_65535() {
+    const TEST: &str = "ranges_that_cannot_be_read_fall_back_to_32768_65535";
+    // The kernel's range here is 20000-30000; what portfor reads is not a
+    // range at all.
+    if !is_child(TEST) {
+        let setup = format!(
+            "echo '20000 30000' > /proc/sys/net/ipv4/ip_local_port_range; {}",
+            unreadable_range("not a port range\\n")
+        );
+        run_in_netns(TEST, &setup);
+        return;
+    }
+    let error = system_port_ranges().unwrap_err();
+    assert!(error.to_string().contains("ip_local_port_range"), "{error}");
+    let fallback = SystemPortRanges::fallback();
+    let candidates = Builder::new().candidates().unwrap();
+    assert!(candidates.intersection(fallback.ephemeral()).is_empty());
+    // The fallback is what was avoided, not the kernel's range: its ports
+    // are candidates.
+    let kernel = PortSet::from_ranges([PortRange::new(20000, 30000).unwrap()]);
+    assert!(!candidates.intersection(&kernel).is_empty());
+    for _ in 0..PICKS {
+        let port = Builder::new().select().unwrap();
+        assert!(!fallback.ephemeral().contains(port), "{port}");
+    }
 }
