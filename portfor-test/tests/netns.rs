@@ -14,7 +14,7 @@ const PICKS: usize = 300;
 #[test]
 #[cfg_attr(
     not(target_os = "linux"),
-    ignore = "needs a Linux network namespace (unshare -rn)"
+    ignore = "needs Linux network and mount namespaces (unshare -rmn)"
 )]
 fn selected_ports_avoid_a_custom_ephemeral_range() {
     const TEST: &str = "selected_ports_avoid_a_custom_ephemeral_range";
@@ -49,7 +49,7 @@ fn selected_ports_avoid_a_custom_ephemeral_range() {
 #[test]
 #[cfg_attr(
     not(target_os = "linux"),
-    ignore = "needs a Linux network namespace (unshare -rn)"
+    ignore = "needs Linux network and mount namespaces (unshare -rmn)"
 )]
 fn a_range_that_leaves_no_safe_port_gives_a_clear_error() {
     const TEST: &str = "a_range_that_leaves_no_safe_port_gives_a_clear_error";
@@ -82,7 +82,7 @@ fn a_range_that_leaves_no_safe_port_gives_a_clear_error() {
 #[test]
 #[cfg_attr(
     not(target_os = "linux"),
-    ignore = "needs a Linux network namespace (unshare -rn)"
+    ignore = "needs Linux network and mount namespaces (unshare -rmn)"
 )]
 fn the_environment_variable_allows_ephemeral_ports() {
     const TEST: &str = "the_environment_variable_allows_ephemeral_ports";
@@ -109,7 +109,7 @@ fn the_environment_variable_allows_ephemeral_ports() {
 #[test]
 #[cfg_attr(
     not(target_os = "linux"),
-    ignore = "needs a Linux network namespace (unshare -rn)"
+    ignore = "needs Linux network and mount namespaces (unshare -rmn)"
 )]
 fn reserved_ports_are_never_selected() {
     const TEST: &str = "reserved_ports_are_never_selected";
@@ -137,7 +137,7 @@ fn reserved_ports_are_never_selected() {
 #[test]
 #[cfg_attr(
     not(target_os = "linux"),
-    ignore = "needs a Linux network namespace (unshare -rn)"
+    ignore = "needs Linux network and mount namespaces (unshare -rmn)"
 )]
 fn selection_works_on_a_host_without_ipv6() {
     const TEST: &str = "selection_works_on_a_host_without_ipv6";
@@ -170,7 +170,7 @@ fn unreadable_range(text: &str) -> String {
 #[test]
 #[cfg_attr(
     not(target_os = "linux"),
-    ignore = "needs a Linux network namespace (unshare -rn)"
+    ignore = "needs Linux network and mount namespaces (unshare -rmn)"
 )]
 fn ranges_that_cannot_be_read_fall_back_to_32768_65535() {
     const TEST: &str = "ranges_that_cannot_be_read_fall_back_to_32768_65535";

@@ -115,7 +115,7 @@ impl SystemPortRanges {
 /// - **macOS, iOS, FreeBSD, DragonFly**: `sysctl net.inet.ip.portrange`,
 ///   taking the `first`/`last`, `lowfirst`/`lowlast` and `hifirst`/`hilast`
 ///   pairs (an inverted pair, such as macOS's privileged `1023`-`600`, is
-///   skipped). FreeBSD's default range starts at 10000, which leaves few safe
+///   skipped). FreeBSD's default range, 10000-65535, leaves 121 candidate
 ///   ports.
 /// - **NetBSD**: `sysctl net.inet.ip.anonportmin net.inet.ip.anonportmax`
 ///   (NetBSD has no `portrange`).
