@@ -96,17 +96,18 @@
 //! [`DEFAULT_EPHEMERAL_RANGE`].
 //!
 //! **What ran where.** This project's CI (`.ci/run`) runs every test on
-//! Linux, and runs the Windows build's tests under wine 8.0 (Debian), where
-//! all pass but those ignored for the platform (network namespaces, Unix
-//! file modes, users and `ulimit`, the kernel hold) and the ones that need
-//! the Python port-for (no Windows Python there). wine is not Windows: its
-//! file locks, renames and sockets are Linux's underneath, and its `netsh`
-//! prints nothing, so there the ranges are the fallback. macOS, FreeBSD and
-//! NetBSD builds, tests included, are only compile-checked, and their
-//! `sysctl` output is parsed in unit tests of samples transcribed from their
-//! sources and documentation (`data/os/`, `data/README.md`): none of their
-//! code has run; OpenBSD and DragonFly (no prebuilt std) are not even
-//! compiled. `.github/workflows/ci.yml` runs the tests on macOS,
+//! Linux, and runs the Windows build's tests under wine 8.0 (Debian), one
+//! at a time per test binary, where all pass but those ignored for the
+//! platform (Linux namespaces, Unix file modes, users, symbolic links and
+//! `ulimit`, the kernel hold) and the ones that need the Python port-for
+//! (no Windows Python there). wine is not Windows: its file locks, renames
+//! and sockets are Linux's underneath, and its `netsh` prints nothing, so
+//! there the ranges are the fallback. macOS, FreeBSD and NetBSD builds,
+//! tests included, are only compile-checked, and the parsers of their
+//! `sysctl` output are unit-tested (on Linux) with samples transcribed from
+//! their sources and documentation (`data/os/`, `data/README.md`): none of
+//! their code has run; OpenBSD and DragonFly (no prebuilt std) are not
+//! even compiled. `.github/workflows/ci.yml` runs the tests on macOS,
 //! Windows and FreeBSD once the repository is published.
 //!
 //! **Differences known from reading** (macOS and the BSDs):
