@@ -294,6 +294,38 @@ fn comments_and_other_sections_survive_a_change() {
     assert_eq!(fs::read_to_string(f.path()).unwrap(), text);
 }
 
+/// Opens `path` for reading as Python's `open()` does: on Windows without
+/// delete sharing, which keeps Windows from replacing the file meanwhile.
+fn open_like_python(path: &Path) -> fs::File {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        const FILE_SHARE_READ: u32 = 1;
+        const FILE_SHARE_WRITE: u32 = 2;
+        options.share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE);
+    }
+    options.open(path).unwrap()
+}
+
+#[test]
+fn a_store_being_read_is_changed_once_the_reader_closes_it() {
+    let f = Fixture::new();
+    f.bind("a", Some(20000)).unwrap();
+    let reader = open_like_python(f.path());
+    let closer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(reader);
+    });
+    f.bind("b", Some(20001)).unwrap();
+    closer.join().unwrap();
+    assert_eq!(
+        f.store.list().unwrap(),
+        [("a".to_owned(), 20000), ("b".to_owned(), 20001)]
+    );
+}
+
 #[test]
 fn a_lock_held_too_long_is_a_timeout_naming_the_lock_file() {
     let f = Fixture::new();
