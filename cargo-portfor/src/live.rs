@@ -159,11 +159,10 @@ impl Live {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
-    #[cfg(target_os = "linux")]
     #[test]
     fn a_listener_of_this_process_is_seen_with_its_pid() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -50,8 +50,8 @@ fn on_a_terminal(f: &Fixture, args: &[&str], env: &[(&str, &str)]) -> String {
     Run::of(command).stdout()
 }
 
-#[cfg(unix)]
 #[test]
+#[cfg_attr(not(unix), ignore = "pseudo-terminals (Python's pty) are Unix only")]
 fn on_a_terminal_colour_is_automatic_unless_no_color() {
     let f = Fixture::workspace("shop");
     let shown = on_a_terminal(&f, &["list", "-p", "nosuch"], &[]);

@@ -157,6 +157,10 @@ fn a_malformed_or_unreadable_store_is_an_error_not_a_traceback() {
 }
 
 #[test]
+#[cfg_attr(
+    not(unix),
+    ignore = "needs Unix file modes and setpriv, to run as another Unix user"
+)]
 fn a_store_needing_root_says_how_to_proceed() {
     if !running_as_root() {
         // Checked below as nobody when root; as a user, the real /etc would
@@ -166,9 +170,8 @@ fn a_store_needing_root_says_how_to_proceed() {
     let f = Fixture::empty();
     f.port_for(&["keep", "-p", "20000"]).ok();
     // Let nobody into the temporary directory, not into the store.
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(f.dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    fs::set_permissions(f.system_store(), fs::Permissions::from_mode(0o644)).unwrap();
+    set_mode(f.dir.path(), 0o755);
+    set_mode(&f.system_store(), 0o644);
     let as_nobody = |args: &[&str]| {
         let mut full = vec!["--reuid", "65534", "--regid", "65534", "--clear-groups"];
         full.push(env!("CARGO_BIN_EXE_port-for"));
@@ -183,6 +186,18 @@ fn a_store_needing_root_says_how_to_proceed() {
     // Reading needs no root.
     let run = as_nobody(&["--list"]);
     assert_eq!(run.ok().stdout(), "keep: 20000\n");
+}
+
+#[cfg(unix)]
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// File modes are Unix only; the one test that uses them is ignored elsewhere.
+#[cfg(not(unix))]
+fn set_mode(path: &std::path::Path, mode: u32) {
+    unreachable!("no Unix file mode {mode:o} for {path:?} on this platform");
 }
 
 /// The same store driven by this `port-for` and by the Python port-for

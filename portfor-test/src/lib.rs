@@ -117,11 +117,40 @@
 //! Linux (OFD), macOS and the BSDs, and lock files on Windows; the kernel
 //! hold is Linux only. A [`Server`] is told from other listeners through
 //! `/proc` on Linux only, stopped with its process group on Unix and its job
-//! object on Windows, and socket activation is Unix only (see
-//! [`Server`]). See [`system_port_ranges`] for how each platform
-//! reports its ranges; elsewhere they fall back to
-//! [`DEFAULT_EPHEMERAL_RANGE`]. Only Linux is tested by this project's CI;
-//! the others are compile-checked.
+//! object on Windows, and socket activation is Unix only (see [`Server`]).
+//! See [`system_port_ranges`] for how each platform reports its ranges;
+//! where that fails, and elsewhere, they fall back to
+//! [`DEFAULT_EPHEMERAL_RANGE`].
+//!
+//! **What ran where.** This project's CI (`.ci/run`) runs every test on
+//! Linux, and runs the Windows build's tests under wine 8.0 (Debian), one
+//! at a time per test binary, where all pass but those ignored for the
+//! platform (Linux namespaces, Unix file modes, users, symbolic links and
+//! `ulimit`, the kernel hold) and the ones that need the Python port-for
+//! (no Windows Python there). wine is not Windows: its file locks, renames
+//! and sockets are Linux's underneath, and its `netsh` prints nothing, so
+//! there the ranges are the fallback. macOS, FreeBSD and NetBSD builds,
+//! tests included, are only compile-checked, and the parsers of their
+//! `sysctl` output are unit-tested (on Linux) with samples transcribed from
+//! their sources and documentation (`data/os/`, `data/README.md`): none of
+//! their code has run; OpenBSD and DragonFly (no prebuilt std) are not
+//! even compiled. `.github/workflows/ci.yml` runs the tests on macOS,
+//! Windows and FreeBSD once the repository is published.
+//!
+//! **Differences known from reading** (macOS and the BSDs):
+//!
+//! - No open-file-description locks: claims are classic POSIX record locks,
+//!   which any `close` of the claim file in the process releases; only the
+//!   claims module opens those files.
+//! - BSD bind semantics: with `SO_REUSEADDR`, which Rust's std sets on Unix,
+//!   a server's bind of a specific address succeeds while another socket
+//!   holds the wildcard address on that port. Probes bind without it, each
+//!   default address in turn (Linux's single dual-stack wildcard bind is not
+//!   used there), so they still see such a port taken.
+//! - The loopback interface carries 127.0.0.1 only, not all of 127.0.0.0/8.
+//! - The port range `sysctl` names: `net.inet.ip.portrange.*` (macOS,
+//!   FreeBSD, DragonFly), `net.inet.ip.port{first,last,hifirst,hilast}`
+//!   (OpenBSD), `net.inet.ip.anonport{min,max}` (NetBSD).
 //!
 //! **Named ports.** A store is a file in port-for's format (`name = port`
 //! in a `[DEFAULT]` section), read exactly as port-for 1.1.1 reads it

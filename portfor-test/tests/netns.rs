@@ -2,16 +2,20 @@
 //! namespaces (`unshare -rn`) where this test may change them without
 //! touching the host's.
 
-#![cfg(target_os = "linux")]
-
 mod common;
 
 use common::{is_child, run_in_netns};
-use portfor_test::{Builder, PortRange, PortSet, ipv6_available, system_port_ranges};
+use portfor_test::{
+    Builder, PortRange, PortSet, SystemPortRanges, ipv6_available, system_port_ranges,
+};
 
 const PICKS: usize = 300;
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux network and mount namespaces (unshare -rmn)"
+)]
 fn selected_ports_avoid_a_custom_ephemeral_range() {
     const TEST: &str = "selected_ports_avoid_a_custom_ephemeral_range";
     if !is_child(TEST) {
@@ -43,6 +47,10 @@ fn selected_ports_avoid_a_custom_ephemeral_range() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux network and mount namespaces (unshare -rmn)"
+)]
 fn a_range_that_leaves_no_safe_port_gives_a_clear_error() {
     const TEST: &str = "a_range_that_leaves_no_safe_port_gives_a_clear_error";
     if !is_child(TEST) {
@@ -72,6 +80,10 @@ fn a_range_that_leaves_no_safe_port_gives_a_clear_error() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux network and mount namespaces (unshare -rmn)"
+)]
 fn the_environment_variable_allows_ephemeral_ports() {
     const TEST: &str = "the_environment_variable_allows_ephemeral_ports";
     if !is_child(TEST) {
@@ -95,6 +107,10 @@ fn the_environment_variable_allows_ephemeral_ports() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux network and mount namespaces (unshare -rmn)"
+)]
 fn reserved_ports_are_never_selected() {
     const TEST: &str = "reserved_ports_are_never_selected";
     // Reserve most of the candidate space below the ephemeral range, so a
@@ -119,6 +135,10 @@ fn reserved_ports_are_never_selected() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux network and mount namespaces (unshare -rmn)"
+)]
 fn selection_works_on_a_host_without_ipv6() {
     const TEST: &str = "selection_works_on_a_host_without_ipv6";
     if !is_child(TEST) {
@@ -136,4 +156,45 @@ fn selection_works_on_a_host_without_ipv6() {
     assert!(Builder::new().check(port).unwrap().is_some());
     drop(listener);
     assert!(Builder::new().udp(true).check(port).unwrap().is_none());
+}
+
+/// Makes `ip_local_port_range` hold `text` for this mount namespace (a bind
+/// mount of a temporary file over it).
+fn unreadable_range(text: &str) -> String {
+    format!(
+        "f=$(mktemp); printf '{text}' > \"$f\"; \
+         mount --bind \"$f\" /proc/sys/net/ipv4/ip_local_port_range; rm \"$f\""
+    )
+}
+
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux network and mount namespaces (unshare -rmn)"
+)]
+fn ranges_that_cannot_be_read_fall_back_to_32768_65535() {
+    const TEST: &str = "ranges_that_cannot_be_read_fall_back_to_32768_65535";
+    // The kernel's range here is 20000-30000; what portfor reads is not a
+    // range at all.
+    if !is_child(TEST) {
+        let setup = format!(
+            "echo '20000 30000' > /proc/sys/net/ipv4/ip_local_port_range; {}",
+            unreadable_range("not a port range\\n")
+        );
+        run_in_netns(TEST, &setup);
+        return;
+    }
+    let error = system_port_ranges().unwrap_err();
+    assert!(error.to_string().contains("ip_local_port_range"), "{error}");
+    let fallback = SystemPortRanges::fallback();
+    let candidates = Builder::new().candidates().unwrap();
+    assert!(candidates.intersection(fallback.ephemeral()).is_empty());
+    // The fallback is what was avoided, not the kernel's range: its ports
+    // are candidates.
+    let kernel = PortSet::from_ranges([PortRange::new(20000, 30000).unwrap()]);
+    assert!(!candidates.intersection(&kernel).is_empty());
+    for _ in 0..PICKS {
+        let port = Builder::new().select().unwrap();
+        assert!(!fallback.ephemeral().contains(port), "{port}");
+    }
 }

@@ -29,6 +29,18 @@ fn role() -> Option<String> {
     std::env::var(ROLE_ENV).ok()
 }
 
+/// `chmod`: sharing directories with other users is what these tests do
+/// (on Unix; elsewhere they are ignored).
+fn chmod(path: &Path, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+}
+
 fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -195,6 +207,10 @@ fn two_users_at_once(test: &str, umask: &str, claim_dir: Option<&Path>) {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux network namespaces (unshare) and users (setpriv)"
+)]
 fn two_users_in_one_network_namespace_are_never_handed_one_port() {
     const TEST: &str = "two_users_in_one_network_namespace_are_never_handed_one_port";
     if role().as_deref() == Some("picker") {
@@ -206,8 +222,7 @@ fn two_users_in_one_network_namespace_are_never_handed_one_port() {
         two_users_at_once(TEST, "022", None);
         for umask in ["022", "077"] {
             let dir = tempfile::tempdir().unwrap();
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+            chmod(dir.path(), 0o1777);
             let shared = dir.path().join("shared");
             two_users_at_once(TEST, umask, Some(&shared));
         }
@@ -224,20 +239,23 @@ fn two_users_in_one_network_namespace_are_never_handed_one_port() {
 // --- Links planted by another user ---
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux network namespaces (unshare) and users (setpriv)"
+)]
 fn links_another_user_plants_are_never_followed() {
     if !running_as_root() {
         eprintln!("skipped: planting links as another user (uid 65534) needs root");
         return;
     }
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    chmod(dir.path(), 0o755);
     let claims = dir.path().join("claims");
     fs::create_dir(&claims).unwrap();
-    fs::set_permissions(&claims, fs::Permissions::from_mode(0o1777)).unwrap();
+    chmod(&claims, 0o1777);
     let targets = dir.path().join("targets");
     fs::create_dir(&targets).unwrap();
-    fs::set_permissions(&targets, fs::Permissions::from_mode(0o777)).unwrap();
+    chmod(&targets, 0o777);
     // As nobody: a link in place of every claim file of the lower half of
     // the port space, dangling (where a file would be created) or to a
     // file of nobody's; a FIFO in place of one more (ports up to 33791).
@@ -286,6 +304,10 @@ fn links_another_user_plants_are_never_followed() {
 // --- A nearly full space ---
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux network namespaces (unshare) and users (setpriv)"
+)]
 fn four_processes_claiming_until_failure_get_every_candidate_once() {
     const TEST: &str = "four_processes_claiming_until_failure_get_every_candidate_once";
     if role().as_deref() == Some("picker") {
@@ -363,6 +385,10 @@ fn named_picker() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Linux network namespaces (unshare) and users (setpriv)"
+)]
 fn free_port_hands_out_exactly_the_ports_no_name_is_bound_to() {
     const TEST: &str = "free_port_hands_out_exactly_the_ports_no_name_is_bound_to";
     if role().as_deref() == Some("named") {
@@ -438,6 +464,10 @@ fn free_port_hands_out_exactly_the_ports_no_name_is_bound_to() {
 // --- Errors say why ---
 
 #[test]
+#[cfg_attr(
+    not(unix),
+    ignore = "a claim directory under a file fails differently off Unix"
+)]
 fn a_claim_that_fails_says_the_operating_systems_cause() {
     const TEST: &str = "a_claim_that_fails_says_the_operating_systems_cause";
     if is_child(TEST) {
@@ -462,11 +492,10 @@ fn a_claim_that_fails_says_the_operating_systems_cause() {
         "{stderr}"
     );
     if running_as_root() {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        chmod(dir.path(), 0o755);
         let closed = dir.path().join("closed");
         fs::create_dir(&closed).unwrap();
-        fs::set_permissions(&closed, fs::Permissions::from_mode(0o755)).unwrap();
+        chmod(&closed, 0o755);
         let stderr = run(SETPRIV_NOBODY, &closed);
         assert!(
             stderr.contains("failed to claim port")

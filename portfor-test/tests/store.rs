@@ -213,25 +213,26 @@ fn a_malformed_store_is_an_error_naming_file_and_line_and_is_never_rewritten() {
 
 // --- Writing ---
 
-#[cfg(unix)]
 #[test]
+#[cfg_attr(not(unix), ignore = "Unix file modes (Windows has ACLs instead)")]
 fn a_rewrite_keeps_the_files_permissions() {
-    use std::os::unix::fs::PermissionsExt;
     let f = Fixture::new();
     f.bind("a", Some(20000)).unwrap();
-    fs::set_permissions(f.path(), fs::Permissions::from_mode(0o640)).unwrap();
+    unix::set_mode(f.path(), 0o640);
     f.bind("b", Some(20001)).unwrap();
     f.store.unbind("a").unwrap();
-    let mode = fs::metadata(f.path()).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o640);
+    assert_eq!(unix::mode(f.path()), 0o640);
 }
 
-#[cfg(unix)]
 #[test]
+#[cfg_attr(
+    not(unix),
+    ignore = "a symbolic link needs a privilege on Windows (administrator or Developer Mode)"
+)]
 fn a_symlinked_store_is_written_through_the_link() {
     let f = Fixture::new();
     let real = f.dir.path().join("real.conf");
-    std::os::unix::fs::symlink(&real, f.path()).unwrap();
+    unix::symlink(&real, f.path());
     f.bind("a", Some(20000)).unwrap();
     assert!(
         fs::symlink_metadata(f.path())
@@ -245,6 +246,44 @@ fn a_symlinked_store_is_written_through_the_link() {
     );
 }
 
+/// File modes and symbolic links, for the tests ignored elsewhere.
+#[cfg(unix)]
+mod unix {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    pub(super) fn set_mode(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    pub(super) fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    pub(super) fn symlink(target: &Path, link: &Path) {
+        std::os::unix::fs::symlink(target, link).unwrap();
+    }
+}
+
+#[cfg(not(unix))]
+mod unix {
+    use std::path::Path;
+
+    const IGNORED: &str = "Unix only; the tests using it are ignored on this platform";
+
+    pub(super) fn set_mode(_: &Path, _: u32) {
+        unreachable!("{IGNORED}");
+    }
+
+    pub(super) fn mode(_: &Path) -> u32 {
+        unreachable!("{IGNORED}");
+    }
+
+    pub(super) fn symlink(_: &Path, _: &Path) {
+        unreachable!("{IGNORED}");
+    }
+}
+
 #[test]
 fn comments_and_other_sections_survive_a_change() {
     let f = Fixture::new();
@@ -255,6 +294,38 @@ fn comments_and_other_sections_survive_a_change() {
     // Every line kept; an empty line added at the end, as port-for ends
     // its files (readers take a file that does not for one cut off).
     assert_eq!(fs::read_to_string(f.path()).unwrap(), format!("{text}\n"));
+}
+
+/// Opens `path` for reading as Python's `open()` does: on Windows without
+/// delete sharing, which keeps Windows from replacing the file meanwhile.
+fn open_like_python(path: &Path) -> fs::File {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        const FILE_SHARE_READ: u32 = 1;
+        const FILE_SHARE_WRITE: u32 = 2;
+        options.share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE);
+    }
+    options.open(path).unwrap()
+}
+
+#[test]
+fn a_store_being_read_is_changed_once_the_reader_closes_it() {
+    let f = Fixture::new();
+    f.bind("a", Some(20000)).unwrap();
+    let reader = open_like_python(f.path());
+    let closer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(reader);
+    });
+    f.bind("b", Some(20001)).unwrap();
+    closer.join().unwrap();
+    assert_eq!(
+        f.store.list().unwrap(),
+        [("a".to_owned(), 20000), ("b".to_owned(), 20001)]
+    );
 }
 
 #[test]
@@ -454,8 +525,6 @@ fn named_ports_are_stable_and_scoped_by_package_and_checkout() {
     let checkouts = f.store.checkouts().unwrap();
     assert_eq!(checkouts.len(), 3, "{checkouts:?}");
     assert!(checkouts.contains(&(web.checkout().to_owned(), "/src/one/web".into())));
-    // port-for still reads the file.
-    assert_eq!(python_list(f.path()), f.store.list().unwrap());
     assert!(named_in(&f, "web", "/src/one/web").port("a=b").is_err());
 }
 
@@ -505,6 +574,16 @@ fn python_list(store: &Path) -> Vec<(String, u16)> {
     let json = python_port_store(store, "print(json.dumps(store.bound_ports()))", &[]);
     let pairs: Vec<(String, u16)> = serde_json::from_str(&json).unwrap();
     pairs
+}
+
+#[test]
+fn python_reads_a_store_with_named_ports_and_checkouts() {
+    let f = Fixture::new();
+    named_in(&f, "web", "/src/one/web").port("db").unwrap();
+    named_in(&f, "api", "/src/one/api").port("db").unwrap();
+    assert_eq!(f.store.checkouts().unwrap().len(), 2);
+    // port-for reads the names and ignores the checkouts section.
+    assert_eq!(python_list(f.path()), f.store.list().unwrap());
 }
 
 #[test]

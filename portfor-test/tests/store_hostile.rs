@@ -454,6 +454,7 @@ fn a_store_with_two_hard_links_stays_one_file() {
 }
 
 /// The store a child of these tests binds in: `PORTFOR_TEST_STORE`.
+#[cfg(unix)]
 fn child_binds(name: &str, port: u16) {
     let store = Store::open(std::env::var_os("PORTFOR_TEST_STORE").unwrap());
     let dir = tempfile::tempdir().unwrap();

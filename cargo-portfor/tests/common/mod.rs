@@ -233,7 +233,8 @@ pub fn running_as_root() -> bool {
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
-#[path = "../../../portfor-test/tests/common/python.rs"]
-pub mod python;
+/// The library tests' helpers: the real port-for and private namespaces.
+#[path = "../../../portfor-test/tests/common/mod.rs"]
+pub mod library;
 #[allow(unused_imports)]
-pub use python::port_for_python;
+pub use library::python::port_for_python;

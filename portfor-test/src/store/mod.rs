@@ -327,6 +327,12 @@ impl Store {
         if let Some(bound) = self.read()?.get(&key) {
             return check_rebind(name, port, bound);
         }
+        if port.is_none() {
+            // Detect the system's port ranges (once per process) before
+            // taking the lock, not under it: on Windows that starts netsh,
+            // and every other writer would wait for it.
+            crate::system_ranges::cached();
+        }
         // Chosen once: a change made again on new content keeps its port.
         let mut chosen = port;
         self.change(|doc| {

@@ -12,7 +12,14 @@ const KEYS: &[&str] = &[
     "net.inet.ip.porthilast",
 ];
 
-#[cfg(not(target_os = "openbsd"))]
+/// NetBSD has no `portrange` node: its ephemeral range is
+/// `anonportmin`-`anonportmax` (and `lowportmin`-`lowportmax` for
+/// privileged ports, below the candidates anyway).
+#[cfg(target_os = "netbsd")]
+const KEYS: &[&str] = &["net.inet.ip.anonportmin", "net.inet.ip.anonportmax"];
+
+/// macOS, iOS, FreeBSD and DragonFly: `portrange.{first,last,hifirst,...}`.
+#[cfg(not(any(target_os = "openbsd", target_os = "netbsd")))]
 const KEYS: &[&str] = &["net.inet.ip.portrange"];
 
 /// `sysctl` lives in /usr/sbin on macOS and /sbin on the BSDs, which a test

@@ -112,11 +112,13 @@ impl SystemPortRanges {
 /// - **Linux**: `/proc/sys/net/ipv4/ip_local_port_range` and
 ///   `ip_local_reserved_ports`. Both belong to the calling process's network
 ///   namespace, and apply to IPv6 too.
-/// - **macOS, iOS, FreeBSD, DragonFly, NetBSD**: `sysctl net.inet.ip.portrange`,
+/// - **macOS, iOS, FreeBSD, DragonFly**: `sysctl net.inet.ip.portrange`,
 ///   taking the `first`/`last`, `lowfirst`/`lowlast` and `hifirst`/`hilast`
 ///   pairs (an inverted pair, such as macOS's privileged `1023`-`600`, is
-///   skipped). FreeBSD's default range starts at 10000, which leaves few safe
+///   skipped). FreeBSD's default range, 10000-65535, leaves 121 candidate
 ///   ports.
+/// - **NetBSD**: `sysctl net.inet.ip.anonportmin net.inet.ip.anonportmax`
+///   (NetBSD has no `portrange`).
 /// - **OpenBSD**: `sysctl net.inet.ip.portfirst net.inet.ip.portlast
 ///   net.inet.ip.porthifirst net.inet.ip.porthilast`. Its default
 ///   `1024-49151` covers every unassigned port, so selection asks you to
@@ -126,8 +128,12 @@ impl SystemPortRanges {
 ///   excluded ranges (Hyper-V, WinNAT, WSL and Docker carve these out; they
 ///   move on reboot), reported as reserved. Two short-lived processes, run
 ///   once per process that selects a port.
-/// - **Elsewhere**: an error; selection then assumes
-///   [`SystemPortRanges::fallback`].
+/// - **Elsewhere**: an error.
+///
+/// Whenever this fails (no `netsh` or `sysctl`, output not understood, as
+/// with wine's `netsh`, which prints nothing), selection assumes
+/// [`SystemPortRanges::fallback`], and `cargo portfor doctor` says so and
+/// why.
 ///
 /// None of these need privileges. Nothing is printed: the tools' stderr is
 /// captured.
@@ -139,9 +145,11 @@ impl SystemPortRanges {
 /// # Examples
 ///
 /// ```
-/// let ranges = portfor_test::system_port_ranges()?;
+/// use portfor_test::{SystemPortRanges, system_port_ranges};
+///
+/// // What selection assumes when the system's answer cannot be read.
+/// let ranges = system_port_ranges().unwrap_or_else(|_| SystemPortRanges::fallback());
 /// println!("ephemeral ports: {} (from {})", ranges.ephemeral(), ranges.source());
-/// # Ok::<(), portfor_test::Error>(())
 /// ```
 pub fn system_port_ranges() -> Result<SystemPortRanges> {
     backend::detect()

@@ -54,19 +54,23 @@ pub(crate) fn linux_reserved_ports(text: &str) -> Parsed<Vec<PortRange>> {
         .collect()
 }
 
-/// The key pairs port-for reads from BSD sysctls, in its order: macOS and
-/// FreeBSD name them `net.inet.ip.portrange.{first,last,...}`, OpenBSD
-/// `net.inet.ip.{portfirst,portlast,porthifirst,porthilast}`.
-const SYSCTL_PAIRS: [(&str, &str); 5] = [
+/// The key pairs read from BSD sysctls: port-for's, in its order (macOS,
+/// FreeBSD and DragonFly name them `net.inet.ip.portrange.{first,last,...}`,
+/// OpenBSD `net.inet.ip.{portfirst,portlast,porthifirst,porthilast}`), then
+/// NetBSD's `net.inet.ip.{anonportmin,anonportmax}`, which port-for lacks.
+const SYSCTL_PAIRS: [(&str, &str); 6] = [
     ("first", "last"),
     ("lowfirst", "lowlast"),
     ("hifirst", "hilast"),
     ("portfirst", "portlast"),
     ("porthifirst", "porthilast"),
+    ("anonportmin", "anonportmax"),
 ];
 
 /// The output of `sysctl net.inet.ip.portrange` (macOS, FreeBSD: `key: value`
-/// lines) or of `sysctl net.inet.ip.portfirst ...` (OpenBSD: `key=value`).
+/// lines), of `sysctl net.inet.ip.portfirst ...` (OpenBSD: `key=value`) or of
+/// `sysctl net.inet.ip.anonportmin net.inet.ip.anonportmax` (NetBSD:
+/// `key = value`).
 ///
 /// Returns every pair of [`SYSCTL_PAIRS`] present with `first <= last`. The
 /// inverted `lowfirst`/`lowlast` pair (1023 down to 600, the privileged range
@@ -209,10 +213,29 @@ mod tests {
     }
 
     #[test]
+    fn netbsd_names_its_range_anonport() {
+        // `key = value`, and names port-for does not know.
+        assert_eq!(
+            bsd_sysctl(sample!("netbsd-sysctl-anonport.txt")),
+            Ok(vec![r(49152, 65535)])
+        );
+        // What asking NetBSD for port-for's `portrange` gets: an error line,
+        // which is no range (the fallback applies).
+        assert!(bsd_sysctl(sample!("netbsd-sysctl-portrange-invalid.txt")).is_err());
+    }
+
+    #[test]
     fn bsd_rejects_output_without_ranges() {
         assert!(bsd_sysctl("sysctl: unknown oid 'net.inet.ip.portrange'").is_err());
         assert!(bsd_sysctl("").is_err());
         assert!(bsd_sysctl("net.inet.ip.portrange.first: lots").is_err());
+        // An inverted pair alone (macOS's privileged range) is no range.
+        assert!(
+            bsd_sysctl("net.inet.ip.portrange.lowfirst: 1023\nnet.inet.ip.portrange.lowlast: 600")
+                .is_err()
+        );
+        // A first without its last is no range either.
+        assert!(bsd_sysctl("net.inet.ip.portrange.first: 49152").is_err());
     }
 
     #[test]
@@ -234,11 +257,61 @@ mod tests {
                 r(50000, 50059)
             ])
         );
-        // Localized labels (German) parse the same.
+        assert!(windows_dynamic_port("Das System kann die Datei nicht finden.").is_err());
+    }
+
+    /// netsh writes in the console's OEM code page (850 for German or
+    /// French), which the backend decodes lossily as UTF-8, as here.
+    fn oem(bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    #[test]
+    fn windows_localized_samples_parse_by_position_not_label() {
         assert_eq!(
-            windows_dynamic_port("Startport       : 49152\r\nAnzahl der Ports: 16384\r\n"),
+            windows_dynamic_port(sample!("windows-netsh-dynamicport-tcp-german.txt")),
             Ok(r(49152, 65535))
         );
-        assert!(windows_dynamic_port("Das System kann die Datei nicht finden.").is_err());
+        let french = oem(include_bytes!(
+            "../../../data/os/windows-netsh-dynamicport-tcp-french-cp850.txt"
+        ));
+        assert!(french.contains('\u{FFFD}'), "the sample holds a CP850 byte");
+        assert_eq!(windows_dynamic_port(&french), Ok(r(50000, 65535)));
+        let german = oem(include_bytes!(
+            "../../../data/os/windows-netsh-excludedportrange-tcp-german-cp850.txt"
+        ));
+        assert_eq!(
+            windows_excluded_ranges(&german),
+            Ok(vec![r(5357, 5357), r(50000, 50059)])
+        );
+    }
+
+    #[test]
+    fn windows_unexpected_output_is_an_error_so_the_fallback_applies() {
+        // wine 8.0's netsh prints nothing and exits 0.
+        let wine = sample!("windows-netsh-dynamicport-tcp-wine.txt");
+        assert_eq!(wine, "");
+        let error = windows_dynamic_port(wine).unwrap_err();
+        assert_eq!(
+            error.0,
+            "netsh dynamicport: no start port and number of ports in \"\""
+        );
+        // A netsh without the `int ipv4` context.
+        assert!(
+            windows_dynamic_port(sample!("windows-netsh-dynamicport-tcp-not-found.txt")).is_err()
+        );
+        // Hostile: zero ports, a start past 65535, one number only.
+        assert!(
+            windows_dynamic_port(sample!("windows-netsh-dynamicport-tcp-zero-ports.txt")).is_err()
+        );
+        assert!(windows_dynamic_port("Start Port : 70000\r\nNumber of Ports : 10\r\n").is_err());
+        assert!(windows_dynamic_port("Start Port : 49152\r\n").is_err());
+        // A table row whose end is below its start.
+        assert!(windows_excluded_ranges("      5000        4000\r\n").is_err());
+        // The range is clamped at 65535, never wrapped.
+        assert_eq!(
+            windows_dynamic_port("Start Port : 65000\r\nNumber of Ports : 16384\r\n"),
+            Ok(r(65000, 65535))
+        );
     }
 }

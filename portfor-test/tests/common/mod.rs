@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 /// Set in a child to the name of the test it should run for real.
 const CHILD_ENV: &str = "PORTFOR_TEST_CHILD";
 
-/// Set to `1` to skip the network-namespace tests where `unshare -rn` is not
+/// Set to `1` to skip the namespace tests where `unshare -rmn` is not
 /// permitted (they fail otherwise, saying so).
 pub const SKIP_NETNS_ENV: &str = "PORTFOR_TEST_SKIP_NETNS";
 
@@ -53,29 +53,31 @@ pub fn assert_child_passed(mut command: Command) -> Output {
     output
 }
 
-/// Whether `unshare -rn` works here. When it does not and
-/// `PORTFOR_TEST_SKIP_NETNS=1` is set, returns false so the caller can skip;
-/// when it does not and the variable is unset, panics with the reason.
+/// Whether `unshare -rmn` works here (private user, mount and network
+/// namespaces). When it does not and `PORTFOR_TEST_SKIP_NETNS=1` is set,
+/// returns false so the caller can skip; when it does not and the variable
+/// is unset, panics with the reason.
 pub fn netns_available() -> bool {
-    let probe = Command::new("unshare").args(["-rn", "true"]).output();
+    let probe = Command::new("unshare").args(["-rmn", "true"]).output();
     let failure = match probe {
         Ok(output) if output.status.success() => return true,
         Ok(output) => String::from_utf8_lossy(&output.stderr).trim().to_owned(),
         Err(e) => format!("cannot run unshare: {e}"),
     };
     if std::env::var(SKIP_NETNS_ENV).is_ok_and(|v| v == "1") {
-        eprintln!("skipped: unshare -rn is not permitted here ({failure})");
+        eprintln!("skipped: unshare -rmn is not permitted here ({failure})");
         return false;
     }
     panic!(
-        "this test needs a private network namespace, and `unshare -rn true` failed: \
+        "this test needs private namespaces, and `unshare -rmn true` failed: \
          {failure}; set {SKIP_NETNS_ENV}=1 to skip it"
     );
 }
 
 /// Runs `test` again in a private network namespace (own loopback, own
-/// `ip_local_port_range`) after the shell commands `setup`, and asserts that
-/// it passed. Returns false when skipped (see [`netns_available`]).
+/// `ip_local_port_range`) and mount namespace (so `setup` may mount over
+/// files) after the shell commands `setup`, and asserts that it passed.
+/// Returns false when skipped (see [`netns_available`]).
 #[track_caller]
 pub fn run_in_netns(test: &str, setup: &str) -> bool {
     if !netns_available() {
@@ -84,7 +86,7 @@ pub fn run_in_netns(test: &str, setup: &str) -> bool {
     let script = format!("set -e; ip link set lo up; {setup}; exec \"$0\" \"$@\"");
     assert_child_passed(child_command(
         test,
-        &["unshare", "-rn", "sh", "-c", &script],
+        &["unshare", "-rmn", "sh", "-c", &script],
     ));
     true
 }

@@ -137,7 +137,7 @@ fn by_rename(
         if now != snapshot.stamp {
             return Err(ReplaceError::Changed);
         }
-        fs::rename(&temp, target).map_err(|e| Error::io_at("failed to replace", target, e).into())
+        rename_over(&temp, target).map_err(|e| Error::io_at("failed to replace", target, e).into())
     });
     if result.is_err() {
         let _ = fs::remove_file(&temp);
@@ -149,6 +149,39 @@ fn by_rename(
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// How long a replacement waits for readers that keep Windows from
+/// replacing the file, before it writes the file in place instead.
+#[cfg(windows)]
+const REPLACE_WAIT: Duration = Duration::from_secs(2);
+
+/// `fs::rename`, over a file that others may be reading.
+///
+/// Windows refuses to replace a file that another process has open without
+/// delete sharing (Python's `open()` on any volume; std's own readers where
+/// renames lack POSIX semantics: FAT volumes, shares, wine). Readers hold
+/// the store for a moment, so "access denied" is retried for a while.
+fn rename_over(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(windows)]
+    {
+        let deadline = std::time::Instant::now() + REPLACE_WAIT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match fs::rename(from, to) {
+                Err(e)
+                    if e.kind() == io::ErrorKind::PermissionDenied
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                result => return result,
+            }
+        }
+    }
+    #[cfg(not(windows))]
+    fs::rename(from, to)
 }
 
 /// Temporary files of writers that died mid-write (the lock is held, so no
