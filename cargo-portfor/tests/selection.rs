@@ -105,7 +105,7 @@ fn stale_bindings_of_unselected_directories_are_not_judged() {
 #[test]
 fn a_package_with_bad_metadata_leaves_the_others_working() {
     let f = Fixture::workspace("mixed-metadata");
-    let bad = f.root.join("bad/Cargo.toml");
+    let bad = f.root.join("bad").join("Cargo.toml");
     let header = format!(
         "error: invalid [package.metadata.portfor] in {}: 4 problems\n",
         bad.display()

@@ -23,10 +23,13 @@ fn builder_in(dir: &Path) -> Builder {
 }
 
 /// A child running `test` with claims in `dir`, stdin and stdout piped.
-fn spawn_child(test: &str, dir: &Path, envs: &[(&str, String)]) -> Child {
+fn spawn_child(test: &str, dir: Option<&Path>, envs: &[(&str, String)]) -> Child {
     let mut command = child_command(test, &[]);
+    match dir {
+        Some(dir) => command.env(CLAIM_DIR_ENV, dir),
+        None => command.env_remove(CLAIM_DIR_ENV),
+    };
     command
-        .env(CLAIM_DIR_ENV, dir)
         .envs(envs.iter().map(|(k, v)| (*k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -93,14 +96,18 @@ const PER_PROCESS: usize = 50;
 
 /// Starts 16 children of `test` at once, collects their ports while they all
 /// still hold them, and returns how many ports two processes were handed.
-fn collision_run(test: &str) -> usize {
+///
+/// With `private`, the children claim in a directory of their own; else in
+/// the machine-wide one every portfor user shares, as tests that bind the
+/// ports must, so that no other test running meanwhile takes them.
+fn collision_run(test: &str, private: bool) -> usize {
     let dir = tempfile::tempdir().unwrap();
     let start = (millis_now() + 500).to_string();
     let mut children: Vec<Child> = (0..PROCESSES)
         .map(|_| {
             spawn_child(
                 test,
-                dir.path(),
+                private.then(|| dir.path()),
                 &[("PORTFOR_TEST_START_AT", start.clone())],
             )
         })
@@ -130,7 +137,7 @@ fn sixteen_processes_claiming_at_once_share_no_port() {
         return;
     }
     for run in 0..3 {
-        assert_eq!(collision_run(TEST), 0, "run {run}");
+        assert_eq!(collision_run(TEST, true), 0, "run {run}");
     }
 }
 
@@ -150,7 +157,7 @@ fn sixteen_processes_binding_right_after_the_claim_share_no_port() {
         return;
     }
     for run in 0..3 {
-        assert_eq!(collision_run(TEST), 0, "run {run}");
+        assert_eq!(collision_run(TEST, false), 0, "run {run}");
     }
 }
 
@@ -163,7 +170,7 @@ fn claims_of_a_killed_process_are_free_at_once() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut child = spawn_child(TEST, dir.path(), &[]);
+    let mut child = spawn_child(TEST, Some(dir.path()), &[]);
     let ports = read_ports(&mut child);
     let builder = builder_in(dir.path());
     for &port in &ports {
@@ -248,11 +255,12 @@ fn dropping_the_guard_ends_the_claim_and_keep_keeps_it() {
 
 #[test]
 fn a_reserved_port_is_handed_to_a_listener_without_a_window() {
-    let dir = tempfile::tempdir().unwrap();
-    let reservation = builder_in(dir.path()).reserve().unwrap();
+    // The machine-wide claim directory: tests running meanwhile that bind
+    // their ports never take these.
+    let reservation = Builder::new().reserve().unwrap();
     let listener = reservation.tcp_listener().unwrap();
     assert_eq!(listener.local_addr().unwrap(), reservation.addr());
-    let udp = builder_in(dir.path()).udp(true).reserve().unwrap();
+    let udp = Builder::new().udp(true).reserve().unwrap();
     assert_eq!(udp.udp_socket().unwrap().local_addr().unwrap(), udp.addr());
     assert_eq!(
         format!("{reservation:?}"),
@@ -265,8 +273,7 @@ fn a_reserved_port_is_handed_to_a_listener_without_a_window() {
 
 #[test]
 fn a_listener_on_any_local_address() {
-    let dir = tempfile::tempdir().unwrap();
-    let reservation = builder_in(dir.path()).reserve().unwrap();
+    let reservation = Builder::new().reserve().unwrap();
     let port = reservation.port();
     let wildcard = reservation.tcp_listener_on([0, 0, 0, 0].into()).unwrap();
     assert_eq!(

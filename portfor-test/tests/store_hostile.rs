@@ -439,6 +439,10 @@ with open(path, 'w', buffering=1 << 20) as f:
 // --- Stores that must be rewritten in place to stay what they are ---
 
 #[test]
+#[cfg_attr(
+    not(unix),
+    ignore = "std tells no hard-link count on Windows: a linked store is replaced there"
+)]
 fn a_store_with_two_hard_links_stays_one_file() {
     let (dir, store, builder) = temp_store();
     fs::write(store.path(), EARLIER).unwrap();

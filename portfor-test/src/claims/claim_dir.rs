@@ -87,7 +87,9 @@ pub(crate) fn prepare(dir: &Path, default: bool) -> Result<()> {
 }
 
 fn create(dir: &Path, default: bool) -> Result<()> {
-    if !default && let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+    // The default's parent is `/tmp` on Unix (there already), and
+    // `%ProgramData%\portfor` on Windows (made here).
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent)
             .map_err(|e| Error::io_at("failed to create claim directory", parent, e))?;
     }

@@ -52,7 +52,10 @@ impl ChildOutput {
 ///
 /// # Examples
 ///
-/// ```
+/// Python's `http.server` as the server (`tests/server.rs` runs this for
+/// real; it is only compiled here, as some platforms have no `python3`):
+///
+/// ```no_run
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::process::Command;
 /// use std::time::Duration;

@@ -96,7 +96,10 @@ const STDERR_DRAIN: Duration = Duration::from_secs(1);
 ///
 /// # Examples
 ///
-/// ```
+/// Python's `http.server` as the server (`tests/server.rs` runs this for
+/// real; it is only compiled here, as some platforms have no `python3`):
+///
+/// ```no_run
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::io::{Read, Write};
 /// use std::process::Command;
