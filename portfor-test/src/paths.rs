@@ -1,10 +1,11 @@
-//! Where portfor keeps its per-user state, and the environment overrides.
+//! Where portfor keeps its state (the claim directory, the stores), and the
+//! environment overrides.
 
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 
-/// Environment variable naming the claim directory, overriding the per-user
+/// Environment variable naming the claim directory, overriding the
 /// default. Processes that share one directory never hand out the same
 /// port: point containers or users that share one network at one directory.
 pub const CLAIM_DIR_ENV: &str = "PORTFOR_CLAIM_DIR";
