@@ -299,7 +299,7 @@ mod tests {
             assert!(is_marked(&fs::metadata(&path).unwrap()));
         }
         assert!(marked_now() <= SystemTime::now());
-        file.set_modified(UNIX_EPOCH + Duration::from_nanos(1_000_777_001))
+        file.set_modified(UNIX_EPOCH + Duration::from_nanos(1_000_778_000))
             .unwrap();
         assert!(!is_marked(&fs::metadata(&path).unwrap()));
     }
