@@ -352,6 +352,64 @@ impl Tally {
     }
 }
 
+fn write_no_safe_ports(
+    f: &mut fmt::Formatter<'_>,
+    base: &PortSet,
+    ephemeral: &PortSet,
+    reserved: &PortSet,
+) -> fmt::Result {
+    write!(
+        f,
+        "no port is safe to hand out: the {} candidate ports lie in the \
+         operating system's ephemeral port range (",
+        base.len()
+    )?;
+    write_ranges(f, ephemeral)?;
+    f.write_str(")")?;
+    if !reserved.is_empty() {
+        f.write_str(" or its reserved ports (")?;
+        write_ranges(f, reserved)?;
+        f.write_str(")")?;
+    }
+    f.write_str(
+        ", which it may give to any outgoing connection at any moment; \
+         narrow the ephemeral range (Linux: sysctl -w \
+         net.ipv4.ip_local_port_range=\"32768 60999\"; Windows: netsh int ipv4 \
+         set dynamicport tcp start=49152 num=16384), or set \
+         PORTFOR_ALLOW_EPHEMERAL=1 (Builder::allow_ephemeral) to pick from \
+         the ephemeral range anyway",
+    )
+}
+
+fn write_no_free_port(
+    f: &mut fmt::Formatter<'_>,
+    candidates: &PortSet,
+    rejections: &[Rejection],
+    limited: bool,
+) -> fmt::Result {
+    let tally = Tally::of(rejections);
+    write!(
+        f,
+        "no free port: of {} candidates in {} ranges (",
+        candidates.len(),
+        candidates.ranges().len()
+    )?;
+    write_ranges(f, candidates)?;
+    write!(
+        f,
+        "), {} claimed by portfor users, {} bound to names, {} in use, {} forbidden",
+        tally.claimed, tally.named, tally.in_use, tally.forbidden
+    )?;
+    if limited {
+        write!(
+            f,
+            ", and the rest left untried at the limit of {} probes",
+            tally.in_use + tally.forbidden
+        )?;
+    }
+    write_probed(f, rejections)
+}
+
 /// The first probed rejections (in use, forbidden), which say where.
 fn write_probed(f: &mut fmt::Formatter<'_>, rejections: &[Rejection]) -> fmt::Result {
     let probed = rejections
@@ -377,57 +435,13 @@ impl Error {
                 base,
                 ephemeral,
                 reserved,
-            } => {
-                write!(
-                    f,
-                    "no port is safe to hand out: the {} candidate ports lie in the \
-                     operating system's ephemeral port range (",
-                    base.len()
-                )?;
-                write_ranges(f, ephemeral)?;
-                f.write_str(")")?;
-                if !reserved.is_empty() {
-                    f.write_str(" or its reserved ports (")?;
-                    write_ranges(f, reserved)?;
-                    f.write_str(")")?;
-                }
-                f.write_str(
-                    ", which it may give to any outgoing connection at any moment; \
-                     narrow the ephemeral range (Linux: sysctl -w \
-                     net.ipv4.ip_local_port_range=\"32768 60999\"; Windows: netsh int ipv4 \
-                     set dynamicport tcp start=49152 num=16384), or set \
-                     PORTFOR_ALLOW_EPHEMERAL=1 (Builder::allow_ephemeral) to pick from \
-                     the ephemeral range anyway",
-                )
-            }
+            } => write_no_safe_ports(f, base, ephemeral, reserved),
             ErrorKind::NoCandidates { why } => write!(f, "no candidate ports: {why}"),
             ErrorKind::NoFreePort {
                 candidates,
                 rejections,
                 limited,
-            } => {
-                let tally = Tally::of(rejections);
-                write!(
-                    f,
-                    "no free port: of {} candidates in {} ranges (",
-                    candidates.len(),
-                    candidates.ranges().len()
-                )?;
-                write_ranges(f, candidates)?;
-                write!(
-                    f,
-                    "), {} claimed by portfor users, {} bound to names, {} in use, {} forbidden",
-                    tally.claimed, tally.named, tally.in_use, tally.forbidden
-                )?;
-                if *limited {
-                    write!(
-                        f,
-                        ", and the rest left untried at the limit of {} probes",
-                        tally.in_use + tally.forbidden
-                    )?;
-                }
-                write_probed(f, rejections)
-            }
+            } => write_no_free_port(f, candidates, rejections, *limited),
             ErrorKind::Invalid { what } => f.write_str(what),
             ErrorKind::ServerExited { server, status } => {
                 write!(

@@ -1,25 +1,36 @@
 //! `cargo portfor doctor`: what portfor sees on this machine.
 
+use std::path::PathBuf;
+
 use portfor_test::{
-    Builder, Store, SystemPortRanges, claim_dir, ipv6_available, system_port_ranges,
+    Builder, PortSet, Store, SystemPortRanges, claim_dir, ipv6_available, system_port_ranges,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::Context;
 use crate::error::CliResult;
 use crate::exit;
 
-pub(crate) fn run(ctx: &mut Context<'_>) -> CliResult<i32> {
+/// What doctor reports, gathered once for either output.
+struct Findings {
+    ranges: SystemPortRanges,
+    detection_error: Option<String>,
+    candidates: Result<PortSet, String>,
+    ipv6: bool,
+    store: Store,
+    stored: Result<usize, String>,
+    system: Store,
+    claims: PathBuf,
+    /// Claims over the candidate ports, where portfor makes them.
+    live_claims: Option<usize>,
+}
+
+fn gather(ctx: &Context<'_>) -> CliResult<Findings> {
     let (ranges, detection_error) = match system_port_ranges() {
         Ok(ranges) => (ranges, None),
         Err(e) => (SystemPortRanges::fallback(), Some(e.to_string())),
     };
-    let candidates = Builder::new().candidates();
-    let store = ctx.store()?;
-    let stored = store.list().map(|l| l.len());
-    let system = Store::system();
-    let claims = claim_dir();
-    // Claims are counted over the candidate ports, where portfor makes them.
+    let candidates = Builder::new().candidates().map_err(|e| e.to_string());
     let live_claims = match &candidates {
         Ok(set) => {
             let builder = Builder::new();
@@ -33,83 +44,111 @@ pub(crate) fn run(ctx: &mut Context<'_>) -> CliResult<i32> {
         }
         Err(_) => None,
     };
-    let ipv6 = ipv6_available();
+    let store = ctx.store()?;
+    Ok(Findings {
+        ranges,
+        detection_error,
+        candidates,
+        ipv6: ipv6_available(),
+        stored: store.list().map(|l| l.len()).map_err(|e| e.to_string()),
+        store,
+        system: Store::system(),
+        claims: claim_dir(),
+        live_claims,
+    })
+}
 
-    if ctx.out.json {
-        ctx.out.document(
-            "doctor",
-            json!({
-                "ranges": {
-                    "source": ranges.source(),
-                    "detection_error": detection_error,
-                    "ephemeral": ranges.ephemeral().ranges().iter().map(ToString::to_string).collect::<Vec<_>>(),
-                    "reserved": ranges.reserved().ranges().iter().map(ToString::to_string).collect::<Vec<_>>(),
-                },
-                "candidates": match &candidates {
-                    Ok(set) => json!({ "ports": set.len(), "ranges": set.ranges().len() }),
-                    Err(e) => json!({ "ports": 0, "ranges": 0, "error": e.to_string() }),
-                },
-                "ipv6": ipv6,
-                "store": { "path": store.path(), "exists": store.path().exists(), "names": stored.as_ref().ok() },
-                "system_store": { "path": system.path(), "exists": system.path().exists() },
-                "claim_dir": claims,
-                "live_claims": live_claims,
-            }),
-        )?;
-        return Ok(exit::SUCCESS);
-    }
+fn as_json(found: &Findings) -> Value {
+    let ranges =
+        |set: &PortSet| -> Vec<String> { set.ranges().iter().map(ToString::to_string).collect() };
+    json!({
+        "ranges": {
+            "source": found.ranges.source(),
+            "detection_error": found.detection_error,
+            "ephemeral": ranges(found.ranges.ephemeral()),
+            "reserved": ranges(found.ranges.reserved()),
+        },
+        "candidates": match &found.candidates {
+            Ok(set) => json!({ "ports": set.len(), "ranges": set.ranges().len() }),
+            Err(e) => json!({ "ports": 0, "ranges": 0, "error": e }),
+        },
+        "ipv6": found.ipv6,
+        "store": {
+            "path": found.store.path(),
+            "exists": found.store.path().exists(),
+            "names": found.stored.as_ref().ok(),
+        },
+        "system_store": { "path": found.system.path(), "exists": found.system.path().exists() },
+        "claim_dir": found.claims,
+        "live_claims": found.live_claims,
+    })
+}
+
+fn as_lines(found: &Findings) -> Vec<String> {
     let none = |s: String| if s.is_empty() { "none".to_owned() } else { s };
-    let lines = [
-        format!(
-            "ranges read from:  {}{}",
-            ranges.source(),
-            detection_error
-                .map(|e| format!(" (detection failed: {e})"))
-                .unwrap_or_default()
-        ),
+    let failed = found
+        .detection_error
+        .as_ref()
+        .map(|e| format!(" (detection failed: {e})"))
+        .unwrap_or_default();
+    let candidates = match &found.candidates {
+        Ok(set) => format!("{} in {} ranges", set.len(), set.ranges().len()),
+        Err(e) => format!("none: {e}"),
+    };
+    let stored = match &found.stored {
+        Ok(0) if !found.store.path().exists() => "not created yet".to_owned(),
+        Ok(n) => format!("{n} names"),
+        Err(e) => format!("unreadable: {e}"),
+    };
+    let system = match found.system.path().exists() {
+        true => "exists",
+        false => "not created",
+    };
+    vec![
+        format!("ranges read from:  {}{failed}", found.ranges.source()),
         format!(
             "ephemeral ports:   {}",
-            none(ranges.ephemeral().to_string())
+            none(found.ranges.ephemeral().to_string())
         ),
-        format!("reserved ports:    {}", none(ranges.reserved().to_string())),
-        match &candidates {
-            Ok(set) => format!(
-                "candidate ports:   {} in {} ranges",
-                set.len(),
-                set.ranges().len()
-            ),
-            Err(e) => format!("candidate ports:   none: {e}"),
-        },
+        format!(
+            "reserved ports:    {}",
+            none(found.ranges.reserved().to_string())
+        ),
+        format!("candidate ports:   {candidates}"),
         format!(
             "IPv6:              {}",
-            if ipv6 { "available" } else { "not available" }
-        ),
-        format!(
-            "store:             {} ({})",
-            store.path().display(),
-            match &stored {
-                Ok(0) if !store.path().exists() => "not created yet".to_owned(),
-                Ok(n) => format!("{n} names"),
-                Err(e) => format!("unreadable: {e}"),
-            }
-        ),
-        format!(
-            "system store:      {} ({})",
-            system.path().display(),
-            if system.path().exists() {
-                "exists"
+            if found.ipv6 {
+                "available"
             } else {
-                "not created"
+                "not available"
             }
         ),
-        format!("claim directory:   {}", claims.display()),
+        format!(
+            "store:             {} ({stored})",
+            found.store.path().display()
+        ),
+        format!(
+            "system store:      {} ({system})",
+            found.system.path().display()
+        ),
+        format!("claim directory:   {}", found.claims.display()),
         format!(
             "live claims:       {}",
-            live_claims.map_or("unknown".to_owned(), |n| n.to_string())
+            found
+                .live_claims
+                .map_or("unknown".to_owned(), |n| n.to_string())
         ),
-    ];
-    for line in lines {
-        ctx.out.line(&line)?;
+    ]
+}
+
+pub(crate) fn run(ctx: &mut Context<'_>) -> CliResult<i32> {
+    let found = gather(ctx)?;
+    if ctx.out.json {
+        ctx.out.document("doctor", as_json(&found))?;
+    } else {
+        for line in as_lines(&found) {
+            ctx.out.line(&line)?;
+        }
     }
     Ok(exit::SUCCESS)
 }
