@@ -145,7 +145,13 @@ fn package_problems(
 ) -> CliResult<()> {
     for (name, port, _) in names(package, named)? {
         let Some(port) = port else { continue };
-        let mut report = |kind, message: String| {
+        let mut found = range_problems(port, ranges);
+        match listener_problem(package, &name, port, live) {
+            Listener::Fine => {}
+            Listener::Unseen(note) => unseen.push(note),
+            Listener::Problem(message) => found.push(("in-use", message)),
+        }
+        for (kind, message) in found {
             problems.push(Problem {
                 kind,
                 port,
@@ -153,53 +159,64 @@ fn package_problems(
                 name: Some(name.clone()),
                 message: format!("{} `{name}`: {message}", package.name),
             });
-        };
-        if ranges.ephemeral().contains(port) {
-            report(
-                "ephemeral",
-                format!(
-                    "port {port} is in the ephemeral range ({}), where any outgoing connection may take it; rebind it",
-                    ranges.ephemeral()
-                ),
-            );
-        }
-        if ranges.reserved().contains(port) {
-            report(
-                "reserved",
-                format!(
-                    "port {port} is reserved by the system ({})",
-                    ranges.reserved()
-                ),
-            );
-        }
-        let expected = package.expected_process(&name);
-        let status = live.status(port);
-        let unseen_listener = matches!(status, Status::Listening { process: None, .. });
-        match (status.is_expected(expected), expected) {
-            _ if status == Status::Free => {}
-            (Some(true), _) => {}
-            (_, Some(expected)) if unseen_listener => unseen.push(format!(
-                "{} `{name}`: port {port} is {}, so it was not checked against `{expected}`",
-                package.name,
-                status.describe()
-            )),
-            (_, Some(expected)) => report(
-                "in-use",
-                format!(
-                    "port {port} is {}, not by the expected process `{expected}`",
-                    status.describe()
-                ),
-            ),
-            (_, None) => report(
-                "in-use",
-                format!(
-                    "port {port} is {} (declare `process = \"...\"` for it in [package.metadata.portfor] if that is expected)",
-                    status.describe()
-                ),
-            ),
         }
     }
     Ok(())
+}
+
+/// A bound port inside the system's ephemeral or reserved ranges.
+fn range_problems(port: u16, ranges: &SystemPortRanges) -> Vec<(&'static str, String)> {
+    let mut found = Vec::new();
+    if ranges.ephemeral().contains(port) {
+        found.push((
+            "ephemeral",
+            format!(
+                "port {port} is in the ephemeral range ({}), where any outgoing connection may take it; rebind it",
+                ranges.ephemeral()
+            ),
+        ));
+    }
+    if ranges.reserved().contains(port) {
+        found.push((
+            "reserved",
+            format!(
+                "port {port} is reserved by the system ({})",
+                ranges.reserved()
+            ),
+        ));
+    }
+    found
+}
+
+/// What the listener on a bound port says about it.
+enum Listener {
+    Fine,
+    /// A listener whose process cannot be seen: a warning, not a problem.
+    Unseen(String),
+    Problem(String),
+}
+
+fn listener_problem(package: &Package, name: &str, port: u16, live: &mut Live) -> Listener {
+    let expected = package.expected_process(name);
+    let status = live.status(port);
+    let unseen_listener = matches!(status, Status::Listening { process: None, .. });
+    match (status.is_expected(expected), expected) {
+        _ if status == Status::Free => Listener::Fine,
+        (Some(true), _) => Listener::Fine,
+        (_, Some(expected)) if unseen_listener => Listener::Unseen(format!(
+            "{} `{name}`: port {port} is {}, so it was not checked against `{expected}`",
+            package.name,
+            status.describe()
+        )),
+        (_, Some(expected)) => Listener::Problem(format!(
+            "port {port} is {}, not by the expected process `{expected}`",
+            status.describe()
+        )),
+        (_, None) => Listener::Problem(format!(
+            "port {port} is {} (declare `process = \"...\"` for it in [package.metadata.portfor] if that is expected)",
+            status.describe()
+        )),
+    }
 }
 
 /// Bindings whose package is gone: the package in a selected directory has
