@@ -112,16 +112,21 @@ fn ends_complete(bytes: &[u8]) -> bool {
 const ONE_WRITE: usize = 4096;
 
 /// How much longer `snapshot` must be left alone before it is taken as
-/// written (see the module docs of [`super`]); zero when it is.
-fn unsettled_for(snapshot: &Snapshot) -> Duration {
+/// written (see the module docs of [`super`]); zero when it is. `seen_empty`:
+/// whether an earlier read found the file empty too.
+fn unsettled_for(snapshot: &Snapshot, seen_empty: bool) -> Duration {
     let Some(meta) = &snapshot.meta else {
         return Duration::ZERO;
     };
-    let needed = if replace::is_marked(meta) {
-        Duration::ZERO
-    } else if snapshot.bytes.is_empty() {
+    let needed = if snapshot.bytes.is_empty() {
+        // Never settled by a first look, nor by portfor's mark: a file
+        // port-for is emptying can show its size 0 with its old times for a
+        // moment (the kernel updates them one after the other).
+        if !seen_empty {
+            return RECHECK_EMPTY;
+        }
         SETTLE
-    } else if snapshot.bytes.len() < ONE_WRITE {
+    } else if replace::is_marked(meta) || snapshot.bytes.len() < ONE_WRITE {
         Duration::ZERO
     } else if ends_complete(&snapshot.bytes) {
         QUIET
@@ -131,23 +136,28 @@ fn unsettled_for(snapshot: &Snapshot) -> Duration {
     needed.saturating_sub(age(meta))
 }
 
+/// How soon an empty file is read again.
+const RECHECK_EMPTY: Duration = Duration::from_millis(10);
+
 /// Reads the store's file, waiting (at most [`SETTLE`]) while it looks
 /// like another program is rewriting it in place. With `wait` false, takes
 /// the file as it is, for readers that can afford a stale view.
 pub(crate) fn read(path: &Path, wait: bool) -> Result<Snapshot> {
     let deadline = Instant::now() + SETTLE;
     let mut pause = Duration::from_millis(1);
+    let mut seen_empty = false;
     loop {
         match read_once(path)? {
             Some(snapshot) => {
                 let left = if wait {
-                    unsettled_for(&snapshot)
+                    unsettled_for(&snapshot, seen_empty)
                 } else {
                     Duration::ZERO
                 };
                 if left.is_zero() || Instant::now() >= deadline {
                     return Ok(snapshot);
                 }
+                seen_empty = snapshot.meta.is_some() && snapshot.bytes.is_empty();
                 pause = left.min(Duration::from_millis(50)).max(pause);
             }
             None if Instant::now() >= deadline => {
