@@ -219,8 +219,10 @@ impl Store {
     /// Reads and parses the file at `path` (the store's, or its resolved
     /// target); a missing file is an empty store.
     fn read_at(&self, path: &Path, wait: bool) -> Result<(file::Snapshot, ini::Document)> {
-        let snapshot = file::read(path, wait)?;
-        let doc = ini::Document::parse(snapshot.bytes.clone())
+        let mut snapshot = file::read(path, wait)?;
+        // The bytes move into the document; a later replace needs only the
+        // snapshot's stamp and metadata.
+        let doc = ini::Document::parse(std::mem::take(&mut snapshot.bytes))
             .map_err(|e| Error::invalid(format!("malformed store {}: {e}", self.path.display())))?;
         Ok((snapshot, doc))
     }
