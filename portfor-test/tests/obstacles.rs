@@ -103,7 +103,9 @@ fn a_free_unclaimed_candidate_has_no_obstacle() {
 
 #[test]
 fn a_listener_and_a_claim_are_reported() {
-    let port = Builder::new().select().unwrap();
+    // Claimed too, so that no other test is handed it while it is bound.
+    let reservation = Builder::new().reserve().unwrap();
+    let port = reservation.port();
     let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
     let obstacles = free_port_obstacles(port, &[]).unwrap();
     assert!(
@@ -114,6 +116,7 @@ fn a_listener_and_a_claim_are_reported() {
         "{obstacles:?}"
     );
     drop(listener);
+    drop(reservation);
 
     let claimed = free_port();
     let obstacles = free_port_obstacles(claimed, &[]).unwrap();

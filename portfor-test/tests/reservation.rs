@@ -1,18 +1,21 @@
 //! Claims and reservation guards, across threads and real processes.
 //!
-//! Every test claims in a temporary claim directory (children get it through
-//! `PORTFOR_CLAIM_DIR`, this process through `Builder::claim_dir`), so none
-//! touches the real per-user one.
+//! A test that binds the ports it is handed claims them in the machine-wide
+//! claim directory, as users' tests do, so that no other test running
+//! meanwhile is handed them. A test that asserts what is claimed claims in a
+//! temporary directory of its own (children get it through
+//! `PORTFOR_CLAIM_DIR`, this process through `Builder::claim_dir`), where only
+//! its own claims are, and binds nothing.
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
-use std::net::{Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::collections::BTreeSet;
+use std::net::{Ipv6Addr, SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use common::at_once::{
+    PER_PROCESS, collision_run, read_ports, report_and_wait, spawn_child, wait_for_start,
+};
 use common::{child_command, is_child};
 use portfor_test::{Builder, CLAIM_DIR_ENV, Reason, free_port, ipv6_available};
 
@@ -20,111 +23,6 @@ fn builder_in(dir: &Path) -> Builder {
     let mut builder = Builder::new();
     builder.claim_dir(dir);
     builder
-}
-
-/// A child running `test` with claims in `dir`, stdin and stdout piped.
-fn spawn_child(test: &str, dir: Option<&Path>, envs: &[(&str, String)]) -> Child {
-    let mut command = child_command(test, &[]);
-    match dir {
-        Some(dir) => command.env(CLAIM_DIR_ENV, dir),
-        None => command.env_remove(CLAIM_DIR_ENV),
-    };
-    command
-        .envs(envs.iter().map(|(k, v)| (*k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command.spawn().expect("failed to start child")
-}
-
-/// Reads `PORT n` lines up to `DONE`; panics with the child's stderr if the
-/// child ends first.
-fn read_ports(child: &mut Child) -> Vec<u16> {
-    let stdout = child.stdout.as_mut().unwrap();
-    let mut ports = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if line == "DONE" {
-            return ports;
-        }
-        // The first line may follow libtest's "test name ... " on one line.
-        if let Some((_, port)) = line.split_once("PORT ") {
-            ports.push(port.parse().unwrap());
-        }
-    }
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-    panic!("child ended ({status}) before DONE:\n{stderr}");
-}
-
-/// In a child: report `ports`, then hold everything until the parent closes
-/// stdin (so that all children hold their claims at the same time).
-fn report_and_wait(ports: &[u16]) {
-    let mut out = std::io::stdout().lock();
-    for port in ports {
-        writeln!(out, "PORT {port}").unwrap();
-    }
-    writeln!(out, "DONE").unwrap();
-    out.flush().unwrap();
-    drop(out);
-    let mut rest = String::new();
-    let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut rest);
-}
-
-fn millis_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-/// In a child: wait for the common start instant, so the children really
-/// claim at the same moment.
-fn wait_for_start() {
-    let start: u64 = std::env::var("PORTFOR_TEST_START_AT")
-        .unwrap()
-        .parse()
-        .unwrap();
-    while millis_now() < start {
-        std::hint::spin_loop();
-    }
-}
-
-const PROCESSES: usize = 16;
-const PER_PROCESS: usize = 50;
-
-/// Starts 16 children of `test` at once, collects their ports while they all
-/// still hold them, and returns how many ports two processes were handed.
-///
-/// With `private`, the children claim in a directory of their own; else in
-/// the machine-wide one every portfor user shares, as tests that bind the
-/// ports must, so that no other test running meanwhile takes them.
-fn collision_run(test: &str, private: bool) -> usize {
-    let dir = tempfile::tempdir().unwrap();
-    let start = (millis_now() + 500).to_string();
-    let mut children: Vec<Child> = (0..PROCESSES)
-        .map(|_| {
-            spawn_child(
-                test,
-                private.then(|| dir.path()),
-                &[("PORTFOR_TEST_START_AT", start.clone())],
-            )
-        })
-        .collect();
-    let mut owners: BTreeMap<u16, usize> = BTreeMap::new();
-    for child in &mut children {
-        let ports = read_ports(child);
-        assert_eq!(ports.len(), PER_PROCESS);
-        for port in ports {
-            *owners.entry(port).or_default() += 1;
-        }
-    }
-    for mut child in children {
-        drop(child.stdin.take());
-        assert!(child.wait().unwrap().success());
-    }
-    owners.values().filter(|&&n| n > 1).count()
 }
 
 #[test]
@@ -138,26 +36,6 @@ fn sixteen_processes_claiming_at_once_share_no_port() {
     }
     for run in 0..3 {
         assert_eq!(collision_run(TEST, true), 0, "run {run}");
-    }
-}
-
-#[test]
-fn sixteen_processes_binding_right_after_the_claim_share_no_port() {
-    const TEST: &str = "sixteen_processes_binding_right_after_the_claim_share_no_port";
-    if is_child(TEST) {
-        wait_for_start();
-        let mut listeners = Vec::new();
-        let mut ports = Vec::new();
-        for _ in 0..PER_PROCESS {
-            let port = free_port();
-            listeners.push(TcpListener::bind(("127.0.0.1", port)).unwrap());
-            ports.push(port);
-        }
-        report_and_wait(&ports);
-        return;
-    }
-    for run in 0..3 {
-        assert_eq!(collision_run(TEST, false), 0, "run {run}");
     }
 }
 
@@ -311,8 +189,7 @@ fn a_kernel_hold_keeps_other_programs_off_until_released() {
         let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
         socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())
     };
-    let dir = tempfile::tempdir().unwrap();
-    let mut reservation = builder_in(dir.path()).hold(true).reserve().unwrap();
+    let mut reservation = Builder::new().hold(true).reserve().unwrap();
     let port = reservation.port();
     assert!(reservation.is_held());
     // A program that ignores portfor (no SO_REUSEADDR) cannot take it...

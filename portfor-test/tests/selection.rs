@@ -143,7 +143,10 @@ fn a_selected_port_is_a_candidate_outside_the_system_ranges() {
 
 #[test]
 fn the_selected_port_can_be_bound_on_every_default_address() {
-    let port = Builder::new().udp(true).select().unwrap();
+    // Reserved (selected, then claimed), so that no other test is handed it
+    // while this one binds it.
+    let reservation = Builder::new().udp(true).reserve().unwrap();
+    let port = reservation.port();
     drop(TcpListener::bind(("127.0.0.1", port)).unwrap());
     drop(TcpListener::bind(("0.0.0.0", port)).unwrap());
     drop(UdpSocket::bind(("127.0.0.1", port)).unwrap());

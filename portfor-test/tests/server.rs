@@ -15,7 +15,6 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::path::Path;
 use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -31,16 +30,12 @@ fn python() -> Command {
     Command::new(if cfg!(windows) { "python" } else { "python3" })
 }
 
-/// The claim directory of this test binary's servers.
-fn claim_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-claims")
-}
-
+/// Servers claim their ports in the machine-wide claim directory, as users'
+/// servers do: a server binds its port tens of milliseconds after the claim,
+/// and only a claim every test shares keeps the other tests off it meanwhile.
 fn builder() -> ServerBuilder {
-    let mut ports = Builder::new();
-    ports.claim_dir(claim_dir());
     let mut builder = ServerBuilder::new();
-    builder.ports(&ports).timeout(PATIENCE);
+    builder.timeout(PATIENCE);
     builder
 }
 
@@ -217,8 +212,7 @@ fn captured_output_can_be_read_while_the_server_runs() {
 
 #[test]
 fn the_claim_stands_until_the_server_is_stopped() {
-    let mut ports = Builder::new();
-    ports.claim_dir(claim_dir());
+    let ports = Builder::new();
     let mut command = python();
     command.args(["-m", "http.server", "--bind", "127.0.0.1", "{port}"]);
     let server = builder().spawn(command).unwrap();
@@ -448,8 +442,7 @@ fn the_claim_ends_only_after_the_servers_processes_are_gone() {
         common::assert_child_passed(common::child_command(TEST, &[]));
         return;
     }
-    let mut ports = Builder::new();
-    ports.claim_dir(claim_dir());
+    let ports = Builder::new();
     let mut command = Command::new("sh");
     command.args(["-c", "python3 -c \"$SERVE\" & wait"]).env(
         "SERVE",

@@ -9,12 +9,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// A port claimed in the machine-wide claim directory, which every test
+/// that binds its ports shares.
 fn reserve() -> portfor_test::Reservation {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tokio-claims");
-    portfor_test::Builder::new()
-        .claim_dir(dir)
-        .reserve()
-        .unwrap()
+    portfor_test::Builder::new().reserve().unwrap()
 }
 
 #[tokio::test]

@@ -91,6 +91,7 @@ pub fn run_in_netns(test: &str, setup: &str) -> bool {
     true
 }
 
+pub mod at_once;
 pub mod python;
 #[allow(unused_imports)]
 pub use python::{port_for_python, python_port_store};
