@@ -168,20 +168,25 @@ fn free_skips_ports_a_portfor_process_claims() {
     let count = doctor.ok().json()["candidates"]["ports"].as_u64().unwrap();
     assert!(count > 100, "{count}");
     // This process claims one of those candidates in the fixture's claim
-    // directory, which `free` in the namespace shares.
-    let one = f
-        .cargo_portfor_in_netns(range, &["free"])
+    // directory, which `free` in the namespace shares. A reservation probes
+    // the port here, outside the namespace, where another test may hold
+    // it: the first of 20 that is free here will do.
+    let some = f
+        .cargo_portfor_in_netns(range, &["free", "-n", "20"])
         .unwrap()
         .ok()
-        .stdout()
-        .trim()
-        .parse::<u16>()
-        .unwrap();
-    let claim = Builder::new()
-        .claim_dir(f.dir.path().join("claims"))
-        .include(one..=one)
-        .reserve()
-        .unwrap();
+        .stdout();
+    let claim = some
+        .split_whitespace()
+        .find_map(|port| {
+            let port: u16 = port.parse().unwrap();
+            Builder::new()
+                .claim_dir(f.dir.path().join("claims"))
+                .include(port..=port)
+                .reserve()
+                .ok()
+        })
+        .expect("none of 20 candidates is free outside the namespace");
     let all = count.to_string();
     f.cargo_portfor_in_netns(range, &["free", "-n", &all])
         .unwrap()

@@ -26,10 +26,10 @@ fn run(name: &str) {
          (or `cargo build --examples`), which builds the examples",
         path.display()
     );
-    // Claims in a directory of the target directory, not the user's.
-    let claims = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("example-claims");
+    // Claims in the machine-wide claim directory, as a user's run does: the
+    // examples bind their ports, which no other test may be handed meanwhile.
     let output = Command::new(&path)
-        .env("PORTFOR_CLAIM_DIR", claims)
+        .env_remove("PORTFOR_CLAIM_DIR")
         .output()
         .unwrap_or_else(|e| panic!("failed to run {}: {e}", path.display()));
     assert!(

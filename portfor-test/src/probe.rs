@@ -193,8 +193,11 @@ mod tests {
 
     #[test]
     fn a_held_port_is_reported_with_address_and_protocol() {
-        let held = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = held.local_addr().unwrap().port();
+        // A reserved port, not one `bind(0)` chose: an outgoing TCP
+        // connection may hold the same number in the ephemeral range.
+        let reservation = crate::Builder::new().udp(true).reserve().unwrap();
+        let port = reservation.port();
+        let _held = std::net::UdpSocket::bind(("127.0.0.1", port)).unwrap();
         let probe = |udp| Probe::with_addresses(&[IpAddr::V4(Ipv4Addr::LOCALHOST)], udp);
         assert_eq!(probe(false).check(port).unwrap(), None);
         assert_eq!(

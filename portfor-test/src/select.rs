@@ -342,8 +342,10 @@ impl Builder {
     /// # Examples
     ///
     /// ```
-    /// let held = std::net::UdpSocket::bind("127.0.0.1:0")?;
-    /// let port = held.local_addr()?.port();
+    /// // Reserved: no other portfor user is handed it meanwhile.
+    /// let reservation = portfor_test::Builder::new().udp(true).reserve()?;
+    /// let port = reservation.port();
+    /// let held = std::net::UdpSocket::bind(("127.0.0.1", port))?;
     /// let builder = portfor_test::Builder::new();
     /// assert!(builder.check(port)?.is_none(), "TCP only by default");
     /// assert!(portfor_test::Builder::new().udp(true).check(port)?.is_some());

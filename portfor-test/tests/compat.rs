@@ -13,7 +13,7 @@ use portfor_test::compat::{
     PortSpec, available_good_ports, available_ports, get_port, good_port_ranges, is_available,
     port_is_used, select_random,
 };
-use portfor_test::{PortRange, PortSet};
+use portfor_test::{Builder, PortRange, PortSet, Reservation};
 
 /// Listeners on ports chosen by the OS, held for the test.
 fn held_ports(count: usize) -> (Vec<TcpListener>, Vec<u16>) {
@@ -27,13 +27,13 @@ fn held_ports(count: usize) -> (Vec<TcpListener>, Vec<u16>) {
     (listeners, ports)
 }
 
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Free ports that stay free for the test: claimed in the machine-wide
+/// claim directory (no other test is handed them) and outside the ephemeral
+/// range (no outgoing connection takes them), unlike a port `bind(0)` chose.
+fn free_ports(count: usize) -> (Vec<Reservation>, Vec<u16>) {
+    let reservations = Builder::new().udp(true).reserve_many(count).unwrap();
+    let ports = reservations.iter().map(Reservation::port).collect();
+    (reservations, ports)
 }
 
 // --- tests/test_cases.py ---
@@ -160,7 +160,8 @@ fn test_all_used() {
 #[test]
 fn test_random_port() {
     let (_held, used) = held_ports(2);
-    let free = free_port();
+    let (_claimed, free) = free_ports(1);
+    let free = free[0];
     let set = PortSet::from_ports([used[0], free, used[1]]);
     for _ in 0..100 {
         assert_eq!(select_random(Some(&set), []).unwrap(), free);
@@ -186,8 +187,8 @@ fn difference_available_ports_bounds_are_inclusive() {
 /// port-for removes `exclude_ports` from the caller's set in place.
 #[test]
 fn difference_select_random_does_not_touch_its_arguments() {
-    let free = [free_port(), free_port()];
-    let set = PortSet::from_ports(free);
+    let (_claimed, free) = free_ports(2);
+    let set = PortSet::from_ports(free.iter().copied());
     let before = set.clone();
     let port = select_random(Some(&set), [free[0]]).unwrap();
     assert_eq!(port, free[1]);
@@ -244,7 +245,7 @@ fn difference_strings_are_parsed_not_ignored() {
 /// UDP is not port-for's concern: `port_is_used` probes TCP, as port-for.
 #[test]
 fn port_is_used_is_tcp_only_like_port_for() {
-    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = udp.local_addr().unwrap().port();
-    assert!(!port_is_used(port, "127.0.0.1").unwrap());
+    let (_claimed, port) = free_ports(1);
+    let _udp = UdpSocket::bind(("127.0.0.1", port[0])).unwrap();
+    assert!(!port_is_used(port[0], "127.0.0.1").unwrap());
 }

@@ -16,6 +16,14 @@ fn only(port: u16) -> Builder {
     builder
 }
 
+/// A port no socket uses, claimed by this test in the machine-wide claim
+/// directory (no other test is handed it) and outside the ephemeral range
+/// (no outgoing connection takes it): a test binds it on one address only
+/// and expects the others free.
+fn claimed_port() -> portfor_test::Reservation {
+    Builder::new().udp(true).reserve().unwrap()
+}
+
 fn local_port(socket: &Socket) -> u16 {
     socket.local_addr().unwrap().as_socket().unwrap().port()
 }
@@ -65,8 +73,11 @@ fn a_listener_on_ipv6_loopback_only_is_seen() {
     if !ipv6_available() {
         return;
     }
-    let listener = listen_v6("[::1]:0", true);
-    let port = local_port(&listener);
+    // A port `bind(0)` chose for `::1` could be in use on 127.0.0.1 (by a
+    // connection), which the probe would name first.
+    let claimed = claimed_port();
+    let port = claimed.port();
+    let _listener = listen_v6(&format!("[::1]:{port}"), true);
     let reason = assert_taken(port, false);
     // Named precisely: the address a server would fail on.
     assert_eq!(
@@ -90,8 +101,9 @@ fn a_v6_only_wildcard_listener_is_seen() {
 
 #[test]
 fn a_udp_socket_is_seen_when_udp_is_asked_for() {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = socket.local_addr().unwrap().port();
+    let claimed = claimed_port();
+    let port = claimed.port();
+    let _socket = UdpSocket::bind(("127.0.0.1", port)).unwrap();
     assert_eq!(
         Builder::new().check(port).unwrap(),
         None,

@@ -61,10 +61,7 @@ fn millis_now() -> u64 {
 /// closes.
 fn picker() {
     if let Ok(start) = std::env::var(START_ENV) {
-        let start: u64 = start.parse().unwrap();
-        while millis_now() < start {
-            std::hint::spin_loop();
-        }
+        common::wait_until_millis(start.parse().unwrap());
     }
     let count: Option<usize> = std::env::var(COUNT_ENV).ok().map(|c| c.parse().unwrap());
     let mut out = std::io::stdout().lock();

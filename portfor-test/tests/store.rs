@@ -377,8 +377,12 @@ fn spawn_store_child(test: &str, store: &Path, claims: &Path, envs: &[(&str, Str
     command.spawn().unwrap()
 }
 
+/// The store of the children; 64 of them queue for its lock, each writing
+/// and syncing in turn, so they wait longer than the default 10 s for it on
+/// a slow disk.
 fn child_store() -> Store {
     Store::open(std::env::var_os("PORTFOR_TEST_STORE").unwrap())
+        .lock_timeout(std::time::Duration::from_secs(60))
 }
 
 #[test]
@@ -386,18 +390,11 @@ fn sixty_four_processes_binding_at_once_lose_nothing() {
     const TEST: &str = "sixty_four_processes_binding_at_once_lose_nothing";
     if is_child(TEST) {
         let name = std::env::var("PORTFOR_TEST_NAME").unwrap();
-        let start: u128 = std::env::var("PORTFOR_TEST_START_AT")
+        let start: u64 = std::env::var("PORTFOR_TEST_START_AT")
             .unwrap()
             .parse()
             .unwrap();
-        while std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis()
-            < start
-        {
-            std::hint::spin_loop();
-        }
+        common::wait_until_millis(start);
         let port = child_store().bind(&name, None).unwrap();
         println!("BOUND {name} {port}");
         return;

@@ -86,7 +86,7 @@ fn assert_earlier_bindings_kept(store: &Store) {
 #[test]
 fn a_bind_while_python_holds_the_emptied_file_loses_nothing() {
     // 20 rounds at once, each with its own store: Python empties the file
-    // and holds it empty for a second; portfor binds meanwhile. It must
+    // and holds it empty for two seconds; portfor binds meanwhile. It must
     // wait for Python's write and add its binding to what Python wrote.
     let rounds: Vec<_> = (0..20)
         .map(|round| {
@@ -94,7 +94,9 @@ fn a_bind_while_python_holds_the_emptied_file_loses_nothing() {
             fs::write(store.path(), EARLIER).unwrap();
             // Written some time before it is rewritten, as a real store is.
             std::thread::sleep(Duration::from_millis(20));
-            let python = python_rewriting_in_place(store.path(), Duration::from_secs(1));
+            // Two seconds: time enough to see the file empty on a loaded
+            // machine, well within the five that a rewrite is waited for.
+            let python = python_rewriting_in_place(store.path(), Duration::from_secs(2));
             let bind = {
                 let store = store.clone();
                 std::thread::spawn(move || store.bind_with("rs", Some(20004), &builder))
@@ -392,8 +394,9 @@ fn a_large_store_port_for_is_writing_in_pieces_is_waited_for() {
     let (_dir, store, builder) = temp_store();
     fs::write(store.path(), large_store()).unwrap();
     std::thread::sleep(Duration::from_millis(20));
-    // Python rewrites the store in place as port-for does, but stops for a
-    // second after its first piece.
+    // Python rewrites the store in place as port-for does, but stops for two
+    // seconds after its first piece (time to see it cut off on a loaded
+    // machine, within the five seconds a rewrite is waited for).
     let script = "
 import sys, time
 path = sys.argv[1]
@@ -402,7 +405,7 @@ with open(path, 'w', buffering=1 << 20) as f:
     f.write(text[:8192])
     f.flush()
     print('written', flush=True)
-    time.sleep(1)
+    time.sleep(2)
     f.write(text[8192:])
 ";
     let mut python = Command::new(port_for_python())

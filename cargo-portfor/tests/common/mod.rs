@@ -3,16 +3,22 @@
 
 #![allow(dead_code, unreachable_pub, clippy::print_stderr)]
 
+use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use portfor_test::{Builder, Reservation, Store};
 
 /// A temporary directory with a copy of a fixture workspace (or none), the
 /// user and system stores and the claim directory inside it.
 pub struct Fixture {
     pub dir: tempfile::TempDir,
     pub root: PathBuf,
+    /// The ports of the user store, claimed by this test process in the
+    /// machine-wide claim directory (see [`Fixture::hold_stored_ports`]).
+    held: RefCell<Vec<Reservation>>,
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -37,14 +43,22 @@ impl Fixture {
             .join(name);
         let root = dir.path().join(name);
         copy_dir(&source, &root);
-        Fixture { dir, root }
+        Fixture::new(dir, root)
+    }
+
+    fn new(dir: tempfile::TempDir, root: PathBuf) -> Fixture {
+        Fixture {
+            dir,
+            root,
+            held: RefCell::default(),
+        }
     }
 
     /// No workspace, just the stores.
     pub fn empty() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_owned();
-        Fixture { dir, root }
+        Fixture::new(dir, root)
     }
 
     pub fn user_store(&self) -> PathBuf {
@@ -71,9 +85,7 @@ impl Fixture {
 
     /// `cargo-portfor portfor <args>`.
     pub fn cargo_portfor(&self, args: &[&str]) -> Run {
-        let mut full = vec!["portfor"];
-        full.extend_from_slice(args);
-        Run::of(self.command(env!("CARGO_BIN_EXE_cargo-portfor"), &full))
+        self.cargo_portfor_env(args, &[])
     }
 
     /// `cargo-portfor portfor <args>` with extra environment variables.
@@ -82,7 +94,34 @@ impl Fixture {
         full.extend_from_slice(args);
         let mut command = self.command(env!("CARGO_BIN_EXE_cargo-portfor"), &full);
         command.envs(env.iter().copied());
-        Run::of(command)
+        let run = Run::of(command);
+        self.hold_stored_ports();
+        run
+    }
+
+    /// Claims every port of the user store that this fixture does not hold
+    /// yet, in the machine-wide claim directory, for the fixture's life.
+    ///
+    /// `bind` claims the port it chooses only while it runs, and in the
+    /// fixture's claim directory; a test that then listens on the port, or
+    /// expects it free, must not find it handed to another test meanwhile.
+    /// A port that cannot be claimed (in use, privileged, an unreadable
+    /// store) is left alone: the test is about it.
+    fn hold_stored_ports(&self) {
+        let Ok(pairs) = Store::open(self.user_store()).list() else {
+            return;
+        };
+        let mut held = self.held.borrow_mut();
+        for (_, port) in pairs {
+            if held.iter().any(|r| r.port() == port) {
+                continue;
+            }
+            let mut only = Builder::new();
+            only.include(port..=port).allow_ephemeral(true);
+            if let Ok(reservation) = only.reserve() {
+                held.push(reservation);
+            }
+        }
     }
 
     /// `cargo-portfor portfor <args>` in a private network namespace, after

@@ -75,9 +75,7 @@ pub fn wait_for_start() {
         .unwrap()
         .parse()
         .unwrap();
-    while millis_now() < start {
-        std::hint::spin_loop();
-    }
+    super::wait_until_millis(start);
 }
 
 pub const PROCESSES: usize = 16;

@@ -91,6 +91,27 @@ pub fn run_in_netns(test: &str, setup: &str) -> bool {
     true
 }
 
+/// Returns at `start` (milliseconds since the Unix epoch), as exactly as
+/// the scheduler allows, so that children started one after another act at
+/// one instant. Sleeps until a few milliseconds before, then spins: sixteen
+/// or more children spinning the whole time would starve every other test
+/// on a 2-core machine.
+pub fn wait_until_millis(start: u64) {
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+    };
+    let early = start.saturating_sub(5);
+    while now() < early {
+        std::thread::sleep(std::time::Duration::from_millis(early - now()));
+    }
+    while now() < start {
+        std::hint::spin_loop();
+    }
+}
+
 pub mod at_once;
 pub mod python;
 #[allow(unused_imports)]
