@@ -50,13 +50,7 @@ fn list_shows_declared_names_unbound_then_bound() {
     );
     assert!(!f.user_store().exists(), "list wrote the store");
 
-    let port: u16 = f
-        .cargo_portfor(&["bind", "http", "-p", "web"])
-        .ok()
-        .stdout()
-        .trim()
-        .parse()
-        .unwrap();
+    let port = f.bind("http", "web");
     let list = f
         .cargo_portfor(&["list", "-p", "web", "--message-format=json"])
         .ok()
@@ -72,13 +66,7 @@ fn list_shows_declared_names_unbound_then_bound() {
 #[test]
 fn list_shows_a_listener_with_its_process() {
     let f = Fixture::workspace("shop");
-    let port: u16 = f
-        .cargo_portfor(&["bind", "http", "-p", "api"])
-        .ok()
-        .stdout()
-        .trim()
-        .parse()
-        .unwrap();
+    let port = f.bind("http", "api");
     let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
     let list = f
         .cargo_portfor(&["list", "-p", "api", "--message-format", "json"])
@@ -263,22 +251,10 @@ fn check_reports_each_kind_of_problem_with_exit_1() {
     f.cargo_portfor(&["bind", "http", "-p", "api", "--port", "40000", "--force"])
         .ok();
     // A port in use, by this test: no `process` is declared for api's metrics.
-    let metrics: u16 = f
-        .cargo_portfor(&["bind", "metrics", "-p", "api"])
-        .ok()
-        .stdout()
-        .trim()
-        .parse()
-        .unwrap();
+    let metrics = f.bind("metrics", "api");
     let _listener = TcpListener::bind(("127.0.0.1", metrics)).unwrap();
     // web's db expects postgres; this test is not postgres.
-    let db: u16 = f
-        .cargo_portfor(&["bind", "db", "-p", "web"])
-        .ok()
-        .stdout()
-        .trim()
-        .parse()
-        .unwrap();
+    let db = f.bind("db", "web");
     let _db_listener = TcpListener::bind(("127.0.0.1", db)).unwrap();
     // Two names on one port, added by hand.
     let mut text = fs::read_to_string(f.user_store()).unwrap();
@@ -545,6 +521,22 @@ fn works_as_a_cargo_subcommand() {
     assert_eq!(Run::of(direct).ok().json()["command"], "doctor");
 }
 
+/// `cargo portfor <args>` in a PID namespace of its own, with its own
+/// `/proc`: it sees the host's sockets but none of its processes.
+#[cfg(target_os = "linux")]
+fn in_own_pid_namespace(f: &Fixture, args: &[&str]) -> Run {
+    let mut full = vec![
+        "-r",
+        "-p",
+        "-f",
+        "--mount-proc",
+        env!("CARGO_BIN_EXE_cargo-portfor"),
+        "portfor",
+    ];
+    full.extend_from_slice(args);
+    Run::of(f.other("unshare", &full))
+}
+
 /// A listener whose process `check` cannot see (here: `check` runs in a
 /// private PID namespace, `unshare -r -p -f --mount-proc`, which shares the
 /// network but shows none of this test's processes, as another user's are
@@ -557,28 +549,9 @@ fn check_warns_about_a_listener_it_cannot_see() {
         return;
     }
     let f = Fixture::workspace("shop");
-    let db: u16 = f
-        .cargo_portfor(&["bind", "db", "-p", "web"])
-        .ok()
-        .stdout()
-        .trim()
-        .parse()
-        .unwrap();
+    let db = f.bind("db", "web");
     let _listener = TcpListener::bind(("127.0.0.1", db)).unwrap();
-    let hidden = Run::of(f.other(
-        "unshare",
-        &[
-            "-r",
-            "-p",
-            "-f",
-            "--mount-proc",
-            env!("CARGO_BIN_EXE_cargo-portfor"),
-            "portfor",
-            "check",
-            "-p",
-            "web",
-        ],
-    ));
+    let hidden = in_own_pid_namespace(&f, &["check", "-p", "web"]);
     assert_eq!(hidden.ok().stdout(), "no problems found\n");
     hidden.error_line(
         "warning: ",
@@ -587,22 +560,7 @@ fn check_warns_about_a_listener_it_cannot_see() {
         ),
     );
     // `list` shows it in yellow: who listens cannot be told.
-    let list = Run::of(f.other(
-        "unshare",
-        &[
-            "-r",
-            "-p",
-            "-f",
-            "--mount-proc",
-            env!("CARGO_BIN_EXE_cargo-portfor"),
-            "portfor",
-            "list",
-            "-p",
-            "web",
-            "--color",
-            "always",
-        ],
-    ));
+    let list = in_own_pid_namespace(&f, &["list", "-p", "web", "--color", "always"]);
     let out = list.ok().stdout();
     assert!(
         out.contains("\x1b[33mlistening (process not visible to this user)\x1b[0m"),

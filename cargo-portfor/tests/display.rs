@@ -92,15 +92,7 @@ fn status_colours_tell_the_declared_process_from_another() {
     let manifest = fs::read_to_string(&web).unwrap();
     let manifest = manifest.replace("\"postgres\"", &format!("{:?}", own_process_name()));
     fs::write(&web, manifest).unwrap();
-    let port = |name: &str| -> u16 {
-        f.cargo_portfor(&["bind", name, "-p", "web"])
-            .ok()
-            .stdout()
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    let (db, http) = (port("db"), port("http"));
+    let (db, http) = (f.bind("db", "web"), f.bind("http", "web"));
     f.cargo_portfor(&["bind", "metrics", "-p", "web"]).ok();
     let _db = TcpListener::bind(("127.0.0.1", db)).unwrap();
     let _http = TcpListener::bind(("127.0.0.1", http)).unwrap();
@@ -147,13 +139,7 @@ fn status_colours_tell_the_declared_process_from_another() {
 #[test]
 fn notes_stay_next_to_their_status() {
     let f = Fixture::workspace("shop");
-    let http: u16 = f
-        .cargo_portfor(&["bind", "http", "-p", "api"])
-        .ok()
-        .stdout()
-        .trim()
-        .parse()
-        .unwrap();
+    let http = f.bind("http", "api");
     // A name only in the store gets a note; a listener a long status.
     let extra = f
         .cargo_portfor(&["bind", "extra", "-p", "api"])

@@ -106,13 +106,7 @@ fn a_udp_socket_alone_makes_a_port_unusable() {
 #[test]
 fn names_in_both_stores_are_shown_with_their_package() {
     let f = Fixture::workspace("shop");
-    let port: u16 = f
-        .cargo_portfor(&["bind", "db", "-p", "web"])
-        .ok()
-        .stdout()
-        .trim()
-        .parse()
-        .unwrap();
+    let port = f.bind("db", "web");
     f.write_system_store(&format!("[DEFAULT]\nlegacy = {port}\n"));
     let doc = why(&f, port).code(1).json();
     let names = doc["names"].as_array().unwrap();

@@ -17,8 +17,8 @@ mod common;
 
 use std::net::TcpListener;
 
-use common::at_once::{PER_PROCESS, collision_run, report_and_wait, wait_for_start};
-use common::is_child;
+use common::at_once::{PER_PROCESS, collision_run, report_and_wait};
+use common::{is_child, wait_for_start};
 use portfor_test::free_port;
 
 #[test]
@@ -33,7 +33,7 @@ fn sixteen_processes_binding_right_after_the_claim_share_no_port() {
             let listener = TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| {
                 panic!(
                     "bind 127.0.0.1:{port} right after the claim: {e}\n{}",
-                    sockets_on(port)
+                    common::tcp_sockets_on(port)
                 )
             });
             listeners.push(listener);
@@ -45,21 +45,5 @@ fn sixteen_processes_binding_right_after_the_claim_share_no_port() {
     // The machine-wide claim directory, which every portfor user shares.
     for run in 0..3 {
         assert_eq!(collision_run(TEST, false), 0, "run {run}");
-    }
-}
-
-/// What holds `port`, for the failure message: `ss` lists the sockets on it
-/// and their processes (Linux; elsewhere, or without `ss`, says so).
-fn sockets_on(port: u16) -> String {
-    let filter = format!("( sport = :{port} )");
-    match std::process::Command::new("ss")
-        .args(["-tuanpe", &filter])
-        .output()
-    {
-        Ok(output) => format!(
-            "sockets on port {port} a moment later (ss):\n{}",
-            String::from_utf8_lossy(&output.stdout)
-        ),
-        Err(e) => format!("(cannot list the sockets on port {port}: ss: {e})"),
     }
 }

@@ -13,10 +13,8 @@ use std::collections::BTreeSet;
 use std::net::{Ipv6Addr, SocketAddr, TcpStream};
 use std::path::Path;
 
-use common::at_once::{
-    PER_PROCESS, collision_run, read_ports, report_and_wait, spawn_child, wait_for_start,
-};
-use common::{child_command, is_child};
+use common::at_once::{PER_PROCESS, collision_run, read_ports, report_and_wait, spawn_child};
+use common::{child_command, is_child, wait_for_start};
 use portfor_test::{Builder, CLAIM_DIR_ENV, Reason, free_port, ipv6_available};
 
 fn builder_in(dir: &Path) -> Builder {

@@ -15,14 +15,13 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use common::{child_command, is_child};
 use portfor_test::{Builder, CLAIM_DIR_ENV, Store, try_free_port};
 
 /// What a child of these tests does: coordinate, or pick ports.
 const ROLE_ENV: &str = "PORTFOR_TEST_ROLE";
-const START_ENV: &str = "PORTFOR_TEST_START_AT";
 const COUNT_ENV: &str = "PORTFOR_TEST_COUNT";
 
 fn role() -> Option<String> {
@@ -48,21 +47,12 @@ fn running_as_root() -> bool {
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
-fn millis_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
 /// A picker: waits for the common start, takes `PORTFOR_TEST_COUNT` ports
 /// with `try_free_port()` (all it can get when unset), reports `PORT n` and
 /// `FAILED message` lines and `DONE`, then holds its claims until stdin
 /// closes.
 fn picker() {
-    if let Ok(start) = std::env::var(START_ENV) {
-        common::wait_until_millis(start.parse().unwrap());
-    }
+    common::wait_for_start();
     let count: Option<usize> = std::env::var(COUNT_ENV).ok().map(|c| c.parse().unwrap());
     let mut out = std::io::stdout().lock();
     let mut taken = 0;
@@ -153,23 +143,14 @@ fn shared_ports(picked: &[Picked]) -> Vec<u16> {
         .collect()
 }
 
-const SETPRIV_NOBODY: &[&str] = &[
-    "setpriv",
-    "--reuid",
-    "65534",
-    "--regid",
-    "65534",
-    "--clear-groups",
-];
-
 // --- Two users, one network namespace ---
 
 /// In the namespace: root and nobody each take 300 ports at one instant;
 /// `umask` and `claim_dir` set the scene (no claim directory: the default).
 fn two_users_at_once(test: &str, umask: &str, claim_dir: Option<&Path>) {
-    let start = (millis_now() + 700).to_string();
+    let start = common::start_at(700);
     let mut envs = vec![
-        (START_ENV, start),
+        (common::START_AT_ENV, start),
         (COUNT_ENV, "300".to_owned()),
         // Names in the real stores would not change the outcome; keep them
         // out all the same.
@@ -185,7 +166,7 @@ fn two_users_at_once(test: &str, umask: &str, claim_dir: Option<&Path>) {
     let script = format!("umask {umask}; exec \"$0\" \"$@\"");
     let as_root: Vec<&str> = vec!["sh", "-c", &script];
     let mut as_nobody = as_root.clone();
-    as_nobody.splice(0..0, SETPRIV_NOBODY.iter().copied());
+    as_nobody.splice(0..0, common::AS_NOBODY.iter().copied());
     let children = vec![
         spawn_picker(test, &as_root, &envs),
         spawn_picker(test, &as_nobody, &envs),
@@ -264,9 +245,9 @@ fn links_another_user_plants_are_never_followed() {
         t = targets.display(),
         c = claims.display()
     );
-    let mut command = Command::new(SETPRIV_NOBODY[0]);
+    let mut command = Command::new(common::AS_NOBODY[0]);
     command
-        .args(&SETPRIV_NOBODY[1..])
+        .args(&common::AS_NOBODY[1..])
         .args(["sh", "-c", &plant]);
     assert!(command.status().unwrap().success(), "planting failed");
 
@@ -332,7 +313,7 @@ fn four_processes_claiming_until_failure_get_every_candidate_once() {
             "PORTFOR_SYSTEM_STORE",
             "/nonexistent/system.conf".to_owned(),
         ),
-        (START_ENV, (millis_now() + 500).to_string()),
+        (common::START_AT_ENV, common::start_at(500)),
     ];
     let children: Vec<Child> = (0..4).map(|_| spawn_picker(TEST, &[], &envs)).collect();
     let picked = collect(children);
@@ -493,7 +474,7 @@ fn a_claim_that_fails_says_the_operating_systems_cause() {
         let closed = dir.path().join("closed");
         fs::create_dir(&closed).unwrap();
         chmod(&closed, 0o755);
-        let stderr = run(SETPRIV_NOBODY, &closed);
+        let stderr = run(common::AS_NOBODY, &closed);
         assert!(
             stderr.contains("failed to claim port")
                 && stderr.contains("Permission denied (os error 13)"),

@@ -390,22 +390,13 @@ fn sixty_four_processes_binding_at_once_lose_nothing() {
     const TEST: &str = "sixty_four_processes_binding_at_once_lose_nothing";
     if is_child(TEST) {
         let name = std::env::var("PORTFOR_TEST_NAME").unwrap();
-        let start: u64 = std::env::var("PORTFOR_TEST_START_AT")
-            .unwrap()
-            .parse()
-            .unwrap();
-        common::wait_until_millis(start);
+        common::wait_for_start();
         let port = child_store().bind(&name, None).unwrap();
         println!("BOUND {name} {port}");
         return;
     }
     let f = Fixture::new();
-    let start = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        + 1000)
-        .to_string();
+    let start = common::start_at(1000);
     let claims = f.dir.path().join("claims");
     let children: Vec<Child> = (0..64)
         .map(|i| {
@@ -415,7 +406,7 @@ fn sixty_four_processes_binding_at_once_lose_nothing() {
                 &claims,
                 &[
                     ("PORTFOR_TEST_NAME", format!("app{i}")),
-                    ("PORTFOR_TEST_START_AT", start.clone()),
+                    (common::START_AT_ENV, start.clone()),
                 ],
             )
         })

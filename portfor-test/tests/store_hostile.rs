@@ -518,17 +518,7 @@ fn a_store_of_another_user_keeps_its_owner_and_acl() {
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
     fs::write(store.path(), EARLIER).unwrap();
     let as_nobody = |name: &str, port: &str| {
-        let mut command = common::child_command(
-            TEST,
-            &[
-                "setpriv",
-                "--reuid",
-                "65534",
-                "--regid",
-                "65534",
-                "--clear-groups",
-            ],
-        );
+        let mut command = common::child_command(TEST, common::AS_NOBODY);
         command
             .env("PORTFOR_TEST_STORE", store.path())
             .env("PORTFOR_TEST_NAME", name)

@@ -99,6 +99,12 @@ impl Fixture {
         run
     }
 
+    /// `cargo portfor bind NAME -p PACKAGE`, which must succeed: the port.
+    pub fn bind(&self, name: &str, package: &str) -> u16 {
+        let run = self.cargo_portfor(&["bind", name, "-p", package]);
+        run.ok().stdout().trim().parse().unwrap()
+    }
+
     /// Claims every port of the user store that this fixture does not hold
     /// yet, in the machine-wide claim directory, for the fixture's life.
     ///

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use portfor_test::CLAIM_DIR_ENV;
 
@@ -61,23 +60,6 @@ pub fn report_and_wait(ports: &[u16]) {
     let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut rest);
 }
 
-pub fn millis_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-/// In a child: wait for the common start instant, so the children really
-/// claim at the same moment.
-pub fn wait_for_start() {
-    let start: u64 = std::env::var("PORTFOR_TEST_START_AT")
-        .unwrap()
-        .parse()
-        .unwrap();
-    super::wait_until_millis(start);
-}
-
 pub const PROCESSES: usize = 16;
 pub const PER_PROCESS: usize = 50;
 
@@ -88,13 +70,13 @@ pub const PER_PROCESS: usize = 50;
 /// the machine-wide one every portfor user shares.
 pub fn collision_run(test: &str, private: bool) -> usize {
     let dir = tempfile::tempdir().unwrap();
-    let start = (millis_now() + 500).to_string();
+    let start = super::start_at(500);
     let mut children: Vec<Child> = (0..PROCESSES)
         .map(|_| {
             spawn_child(
                 test,
                 private.then(|| dir.path()),
-                &[("PORTFOR_TEST_START_AT", start.clone())],
+                &[(super::START_AT_ENV, start.clone())],
             )
         })
         .collect();

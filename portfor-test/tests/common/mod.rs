@@ -91,25 +91,75 @@ pub fn run_in_netns(test: &str, setup: &str) -> bool {
     true
 }
 
-/// Returns at `start` (milliseconds since the Unix epoch), as exactly as
-/// the scheduler allows, so that children started one after another act at
-/// one instant. Sleeps until a few milliseconds before, then spins: sixteen
-/// or more children spinning the whole time would starve every other test
-/// on a 2-core machine.
-pub fn wait_until_millis(start: u64) {
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64
+/// A wrapper running a command as uid and gid 65534 (`nobody`) with no
+/// supplementary groups: another user of the machine.
+pub const AS_NOBODY: &[&str] = &[
+    "setpriv",
+    "--reuid",
+    "65534",
+    "--regid",
+    "65534",
+    "--clear-groups",
+];
+
+/// Set in children to the instant (milliseconds since the Unix epoch) at
+/// which they should all act: see [`start_at`] and [`wait_for_start`].
+pub const START_AT_ENV: &str = "PORTFOR_TEST_START_AT";
+
+/// Milliseconds since the Unix epoch.
+pub fn millis_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The value of [`START_AT_ENV`] for children that should act together
+/// `delay_ms` from now (time enough for all of them to start).
+pub fn start_at(delay_ms: u64) -> String {
+    (millis_now() + delay_ms).to_string()
+}
+
+/// In a child: returns at the instant [`START_AT_ENV`] names (at once when
+/// unset), as exactly as the scheduler allows, so that children started one
+/// after another act at one instant. Sleeps until a few milliseconds
+/// before, then spins: sixteen or more children spinning the whole time
+/// would starve every other test on a 2-core machine.
+pub fn wait_for_start() {
+    let Ok(start) = std::env::var(START_AT_ENV) else {
+        return;
     };
+    let start: u64 = start.parse().unwrap();
     let early = start.saturating_sub(5);
-    while now() < early {
-        std::thread::sleep(std::time::Duration::from_millis(early - now()));
+    while millis_now() < early {
+        std::thread::sleep(std::time::Duration::from_millis(early - millis_now()));
     }
-    while now() < start {
+    while millis_now() < start {
         std::hint::spin_loop();
     }
+}
+
+/// Who has a TCP socket on `port`, for failure messages: read from `/proc`
+/// on Linux; elsewhere nothing is found.
+pub fn tcp_sockets_on(port: u16) -> String {
+    let sockets = portfor_test::proc_sockets(portfor_test::Protocol::Tcp).unwrap_or_default();
+    let owners = portfor_test::socket_owners().unwrap_or_default();
+    let found: Vec<String> = sockets
+        .iter()
+        .filter(|s| s.local_addr().port() == port)
+        .map(|s| {
+            let owner = owners.get(&s.inode()).map(|o| (o.pid(), o.name()));
+            format!(
+                "{} listening {} owner {owner:?}",
+                s.local_addr(),
+                s.is_listening()
+            )
+        })
+        .collect();
+    format!(
+        "sockets on port {port}: {found:?} (this process: {})",
+        std::process::id()
+    )
 }
 
 pub mod at_once;
